@@ -1,0 +1,164 @@
+/**
+ * Every error toniq throws or records. Each has a stable `code` to match on, a message that
+ * says what happened and what to do next, and the underlying error as `cause` when there is one.
+ */
+
+export type ToniqErrorCode =
+  | 'TONIQ_INVALID_OPTIONS'
+  | 'TONIQ_INVALID_ARGUMENTS'
+  | 'TONIQ_UNKNOWN_WORKER'
+  | 'TONIQ_NOT_STARTED'
+  | 'TONIQ_STOPPED'
+  | 'TONIQ_REDIS_UNREACHABLE'
+  | 'TONIQ_REDIS_UNAVAILABLE'
+  | 'TONIQ_JOB_TIMEOUT'
+  | 'TONIQ_WORKER_THREW_NON_ERROR'
+  | 'TONIQ_CORRUPT_JOB_RECORD'
+  | 'TONIQ_JOB_NOT_FOUND';
+
+export class ToniqError extends Error {
+  readonly code: ToniqErrorCode;
+  constructor(code: ToniqErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** `createToniq` or a worker got an option it does not know, or a value of the wrong kind. */
+export class InvalidOptionsError extends ToniqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TONIQ_INVALID_OPTIONS', message, options);
+  }
+}
+
+/** The arguments of an enqueue cannot reach the worker unchanged, or its schema refused them. Nothing was persisted. */
+export class InvalidArgumentsError extends ToniqError {
+  /** Where in the arguments the problem is, like `args.user.save`. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('TONIQ_INVALID_ARGUMENTS', message, options);
+    this.path = path;
+  }
+}
+
+/** A job names a worker that this process has not registered. */
+export class UnknownWorkerError extends ToniqError {
+  readonly worker: string;
+  constructor(worker: string, registered: readonly string[]) {
+    super(
+      'TONIQ_UNKNOWN_WORKER',
+      `No worker named "${worker}" is registered in this process ` +
+        `(registered: ${registered.length ? registered.map((n) => `"${n}"`).join(', ') : 'none'}). ` +
+        `Pass it to createToniq({ workers: [...] }) in every process that shares this Redis and key prefix, ` +
+        `then retry the job from the failed list.`,
+    );
+    this.worker = worker;
+  }
+}
+
+/** `enqueue` (or another call that needs Redis) was made before `await toniq.start()`. */
+export class NotStartedError extends ToniqError {
+  constructor(action: string) {
+    super('TONIQ_NOT_STARTED', `Cannot ${action}: toniq is not started. Call \`await toniq.start()\` first.`);
+  }
+}
+
+/** `enqueue` was called while or after `toniq.stop()` ran. */
+export class StoppedError extends ToniqError {
+  constructor(action: string) {
+    super(
+      'TONIQ_STOPPED',
+      `Cannot ${action}: toniq is stopping or stopped, so it takes no new jobs. ` +
+        `Enqueue before calling toniq.stop(), or create and start a new instance.`,
+    );
+  }
+}
+
+/** Redis could not be reached when toniq started. */
+export class RedisUnreachableError extends ToniqError {
+  constructor(url: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? ` (${options.cause.message})` : '';
+    super(
+      'TONIQ_REDIS_UNREACHABLE',
+      `toniq could not connect to Redis at ${maskRedisUrl(url)}${reason}. ` +
+        `Is the Redis server running and reachable from this machine? ` +
+        `Start one locally with \`redis-server\`, or point toniq at yours with ` +
+        `createToniq({ redisUrl: 'redis://user:password@host:6379/0' }) (use rediss:// for TLS), ` +
+        `or pass redisUrl as an async function that returns the URL.`,
+      options,
+    );
+  }
+}
+
+/** Redis did not answer a write in time (it is down, restarting or overloaded). Nothing partial is left behind. */
+export class RedisUnavailableError extends ToniqError {
+  constructor(action: string, timeoutMs: number, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      'TONIQ_REDIS_UNAVAILABLE',
+      `Could not ${action}: Redis did not confirm the write within ${timeoutMs} ms${reason}. ` +
+        `The job was not enqueued and nothing of it is left in Redis; enqueue it again once Redis is back ` +
+        `(toniq reconnects by itself).`,
+      options,
+    );
+  }
+}
+
+/** A job ran longer than its worker's `timeout`; its `ctx.signal` was aborted. */
+export class JobTimeoutError extends ToniqError {
+  constructor(worker: string, jobId: string, timeoutMs: number) {
+    super(
+      'TONIQ_JOB_TIMEOUT',
+      `Job #${jobId} (${worker}) did not finish within its timeout of ${timeoutMs} ms, so it was failed ` +
+        `and ctx.signal was aborted. Make the worker faster, stop it on ctx.signal, or raise the worker's timeout option.`,
+    );
+  }
+}
+
+/** A worker threw or rejected with something that is not an Error; the original value is `cause`. */
+export class WorkerThrewNonErrorError extends ToniqError {
+  constructor(description: string, thrown: unknown) {
+    super(
+      'TONIQ_WORKER_THREW_NON_ERROR',
+      `The worker threw ${description} instead of an Error. Throw an Error to get a stack trace.`,
+      { cause: thrown },
+    );
+  }
+}
+
+/** A job record in Redis could not be read. Its raw bytes are kept in the failed list. */
+export class CorruptJobRecordError extends ToniqError {
+  constructor(jobId: string, where: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? ` (${options.cause.message})` : '';
+    super(
+      'TONIQ_CORRUPT_JOB_RECORD',
+      `The record of job #${jobId} in ${where} could not be read${reason}. ` +
+        `It was moved to the failed list with its raw bytes so nothing is lost; inspect it there and delete it ` +
+        `once handled. Was it written by another program or a newer toniq version?`,
+      options,
+    );
+  }
+}
+
+/** `retry` or `delete` named a failed job that is not (or no longer) in the failed list. */
+export class JobNotFoundError extends ToniqError {
+  constructor(jobId: string) {
+    super(
+      'TONIQ_JOB_NOT_FOUND',
+      `Job #${jobId} is not in the failed list: it was already retried or deleted, perhaps by another process. ` +
+        `Call failedJobs() for the current list.`,
+    );
+  }
+}
+
+/** Shows a Redis URL with its password replaced by `***`. */
+export function maskRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Terminology
+ * - job: one call of a worker with its arguments, persisted in Redis until it finishes.
+ * - worker: a named function that performs jobs (see defineWorker).
+ * - process: one started toniq instance; it runs the jobs it enqueued.
+ * - attempt: which try of the job this is, 1 for the first run.
+ * - delayed job: a job waiting in Redis for its due time (a retry is a delayed job too).
+ * - failed job: a job that used up its retries; it waits in the failed list for a person.
+ */
+
+/** A job as the app sees it: in `enqueue`'s result, in `ctx.job` and in events. */
+export interface Job<Args = unknown> {
+  /** Unique, made by the client, sorts by creation time. */
+  readonly id: string;
+  /** The worker's name, as given to defineWorker. */
+  readonly worker: string;
+  /** The arguments, exactly as enqueued. */
+  readonly args: Args;
+  /** 1 for the first run, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  readonly createdAt: Date;
+  /** The process that holds the job (for a failed job, the one it failed on). */
+  readonly processId: string;
+  /** When a delayed job is due; `null` when it waits for flushDelayedJobs(); `undefined` when it runs now. */
+  readonly dueAt?: Date | null | undefined;
+}
+
+/** What is kept of the error a job failed with. */
+export interface JobError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string | undefined;
+  readonly code?: string | number | undefined;
+}
+
+/** A job in the failed list. */
+export interface FailedJob<Args = unknown> extends Job<Args> {
+  readonly error: JobError;
+  /** How many times it ran. */
+  readonly attempts: number;
+  readonly failedAt: Date;
+}
+
+/** Turns anything a worker threw into the fields kept with a failed job. */
+export function toJobError(error: unknown): JobError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
+    };
+  }
+  return { name: 'Error', message: String(error) };
+}

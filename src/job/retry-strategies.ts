@@ -1,0 +1,54 @@
+/**
+ * Retry strategies decide, after a failed attempt, whether a job runs again and after how long.
+ * They are pure: no clock, no I/O.
+ */
+import { InvalidOptionsError } from '../errors.js';
+
+export interface RetryStrategy {
+  /**
+   * Called after attempt number `attempt` (1 for the first run) failed.
+   * Returns the milliseconds to wait before the next attempt, or `null` to give up and move the
+   * job to the failed list.
+   */
+  delayAfterFailure(attempt: number, error: unknown): number | null;
+}
+
+/**
+ * The default: retries `retries` times (default 5), waiting attempt⁴ × `baseDelay` ms
+ * (default 250 ms) after each failed attempt: 250 ms, 4 s, 20.25 s, 64 s, 156.25 s.
+ *
+ * @example retryWithIncreasingDelay({ retries: 10 })
+ */
+export function retryWithIncreasingDelay(
+  options: { retries?: number; baseDelay?: number } = {},
+): RetryStrategy {
+  const retries = checkCount('retries', options.retries ?? 5);
+  const baseDelay = checkCount('baseDelay', options.baseDelay ?? 250);
+  return {
+    delayAfterFailure: (attempt) => (attempt <= retries ? attempt ** 4 * baseDelay : null),
+  };
+}
+
+/**
+ * Retries `retries` times (default 2) at once, so a job runs at most 3 times.
+ *
+ * @example retryWithoutDelay({ retries: 1 })
+ */
+export function retryWithoutDelay(options: { retries?: number } = {}): RetryStrategy {
+  const retries = checkCount('retries', options.retries ?? 2);
+  return { delayAfterFailure: (attempt) => (attempt <= retries ? 0 : null) };
+}
+
+/** Never retries: the first failure moves the job to the failed list. */
+export function noRetry(): RetryStrategy {
+  return { delayAfterFailure: () => null };
+}
+
+function checkCount(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionsError(
+      `The retry strategy's ${name} must be a finite number ≥ 0, got ${String(value)}.`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,272 @@
+/**
+ * Arguments reach the worker exactly as they were enqueued: they are stored with `node:v8`
+ * (the structured clone format), never as JSON.
+ *
+ * Structured clone silently changes some values (a class instance comes back as a plain object,
+ * a symbol key is dropped) and refuses others with an unhelpful message. So before serializing,
+ * `ArgumentCodec` walks the arguments once and refuses, with the path of the value, anything that
+ * would not arrive unchanged. Instances of classes the app registers are encoded with their class
+ * name and rebuilt on the prototype of the same class when the job is read.
+ */
+
+import { inspect } from 'node:util';
+import { deserialize, serialize } from 'node:v8';
+import { InvalidArgumentsError } from '../errors.js';
+
+/** A class whose instances may travel in job arguments. Rebuilt with its prototype; the constructor is not called. */
+export type SerializableClass = abstract new (...args: never[]) => object;
+
+const CLASS_TAG = '\u0000toniq.class';
+
+const ERROR_PROTOTYPES = new Set<object>([
+  Error.prototype,
+  EvalError.prototype,
+  RangeError.prototype,
+  ReferenceError.prototype,
+  SyntaxError.prototype,
+  TypeError.prototype,
+  URIError.prototype,
+]);
+/** Built-ins that structured clone keeps as they are, with nothing inside to check. */
+const LEAF_PROTOTYPES = new Set<object>([
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  Boolean.prototype,
+  Number.prototype,
+  String.prototype,
+  DataView.prototype,
+  Buffer.prototype,
+  ...[
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ].map((type) => type.prototype),
+]);
+const ERROR_OWN_KEYS = new Set(['message', 'stack', 'cause']);
+
+export class ArgumentCodec {
+  readonly #classesByPrototype = new Map<object, string>();
+  readonly #classesByName = new Map<string, SerializableClass>();
+
+  constructor(classes: readonly SerializableClass[] = []) {
+    for (const cls of classes) {
+      const name = cls.name;
+      const existing = this.#classesByName.get(name);
+      if (existing && existing !== cls) {
+        throw new InvalidArgumentsError(
+          'serializableClasses',
+          `Two different serializable classes are named "${name}"; give them distinct names.`,
+        );
+      }
+      this.#classesByName.set(name, cls);
+      this.#classesByPrototype.set(cls.prototype, name);
+    }
+  }
+
+  /**
+   * Checks that `args` can reach a worker unchanged and returns the value to serialize
+   * (`args` itself when no registered class instance is inside). Throws InvalidArgumentsError.
+   */
+  encode(args: unknown): { value: unknown; hasClasses: boolean } {
+    const state = { hasClasses: false, seen: new Map<object, unknown>() };
+    const value = this.#walk(args, 'args', state);
+    return { value: state.hasClasses ? value : args, hasClasses: state.hasClasses };
+  }
+
+  /** Rebuilds registered class instances in a value read back from storage. */
+  decode(value: unknown): unknown {
+    return this.#rebuild(value, new Map());
+  }
+
+  #walk(value: unknown, path: string, state: { hasClasses: boolean; seen: Map<object, unknown> }): unknown {
+    switch (typeof value) {
+      case 'function':
+        throw refuse(
+          path,
+          `is a function (${describeFunction(value)}); functions cannot be stored. Pass data and look the function up in the worker.`,
+        );
+      case 'symbol':
+        throw refuse(path, `is a symbol (${String(value)}); symbols cannot be stored. Use a string.`);
+      case 'object':
+        break;
+      default:
+        return value;
+    }
+    if (value === null) return value;
+    const object = value as object;
+    if (state.seen.has(object)) return state.seen.get(object);
+
+    const proto = Object.getPrototypeOf(object);
+    if (proto === Object.prototype) {
+      const copy: Record<string, unknown> = {};
+      state.seen.set(object, copy);
+      refuseSymbolKeys(object, path);
+      for (const key of Object.keys(object)) {
+        copy[key] = this.#walk((object as Record<string, unknown>)[key], propertyPath(path, key), state);
+      }
+      return copy;
+    }
+    if (proto === Array.prototype && Array.isArray(object)) {
+      const copy: unknown[] = new Array(object.length);
+      state.seen.set(object, copy);
+      refuseSymbolKeys(object, path);
+      for (const key of Object.keys(object)) {
+        const index = Number(key);
+        if (!Number.isInteger(index)) {
+          throw refuse(
+            `${path}.${key}`,
+            'is a named property on an array; structured clone keeps only the items. Use an object.',
+          );
+        }
+        copy[index] = this.#walk(object[index], `${path}[${key}]`, state);
+      }
+      return copy;
+    }
+    if (proto === Map.prototype) {
+      const copy = new Map();
+      state.seen.set(object, copy);
+      let index = 0;
+      for (const [key, item] of object as Map<unknown, unknown>) {
+        const newKey = this.#walk(key, `${path}[map key ${index}]`, state);
+        copy.set(newKey, this.#walk(item, `${path}.get(${inspect(key, { depth: 0 })})`, state));
+        index++;
+      }
+      return copy;
+    }
+    if (proto === Set.prototype) {
+      const copy = new Set();
+      state.seen.set(object, copy);
+      let index = 0;
+      for (const item of object as Set<unknown>) {
+        copy.add(this.#walk(item, `${path}[set item ${index}]`, state));
+        index++;
+      }
+      return copy;
+    }
+    if (LEAF_PROTOTYPES.has(proto)) {
+      state.seen.set(object, object);
+      return object;
+    }
+    if (ERROR_PROTOTYPES.has(proto)) {
+      state.seen.set(object, object);
+      const extra = Reflect.ownKeys(object).filter(
+        (key) => typeof key !== 'string' || !ERROR_OWN_KEYS.has(key),
+      );
+      if (extra.length) {
+        throw refuse(
+          path,
+          `is an ${proto.constructor.name} with the extra property ${String(extra[0])}, which would be lost. ` +
+            `Pass the error's fields as a plain object instead.`,
+        );
+      }
+      return object;
+    }
+    const className = proto ? this.#classesByPrototype.get(proto) : undefined;
+    if (className !== undefined) {
+      state.hasClasses = true;
+      const props: Record<string, unknown> = {};
+      const encoded = { [CLASS_TAG]: className, props };
+      state.seen.set(object, encoded);
+      refuseSymbolKeys(object, path);
+      for (const key of Object.keys(object)) {
+        props[key] = this.#walk((object as Record<string, unknown>)[key], propertyPath(path, key), state);
+      }
+      return encoded;
+    }
+    if (proto === null) {
+      throw refuse(
+        path,
+        'is an object with a null prototype, which would arrive as an ordinary object. Use a plain object or a Map.',
+      );
+    }
+    const name =
+      typeof proto.constructor === 'function' && proto.constructor.name
+        ? proto.constructor.name
+        : 'an unnamed class';
+    throw refuse(
+      path,
+      `is an instance of ${name}, which would arrive as a plain object without its class. ` +
+        `Pass plain data, or register the class with createToniq({ serializableClasses: [${name}] }) in every process.`,
+    );
+  }
+
+  #rebuild(value: unknown, seen: Map<object, unknown>): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    if (seen.has(value)) return seen.get(value);
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype) {
+      const record = value as Record<string, unknown>;
+      const className = record[CLASS_TAG];
+      if (typeof className === 'string') {
+        const cls = this.#classesByName.get(className);
+        if (!cls) {
+          throw new InvalidArgumentsError(
+            'args',
+            `The job's arguments hold an instance of class ${className}, which this process has not registered. ` +
+              `Add it to createToniq({ serializableClasses: [...] }).`,
+          );
+        }
+        const instance = Object.create(cls.prototype) as Record<string, unknown>;
+        seen.set(value, instance);
+        const props = record.props as Record<string, unknown>;
+        for (const key of Object.keys(props)) instance[key] = this.#rebuild(props[key], seen);
+        return instance;
+      }
+      seen.set(value, value);
+      for (const key of Object.keys(record)) record[key] = this.#rebuild(record[key], seen);
+      return value;
+    }
+    seen.set(value, value);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = this.#rebuild(value[i], seen);
+    } else if (value instanceof Map) {
+      const entries = [...value];
+      value.clear();
+      for (const [key, item] of entries) value.set(this.#rebuild(key, seen), this.#rebuild(item, seen));
+    } else if (value instanceof Set) {
+      const items = [...value];
+      value.clear();
+      for (const item of items) value.add(this.#rebuild(item, seen));
+    }
+    return value;
+  }
+}
+
+function refuse(path: string, problem: string): InvalidArgumentsError {
+  return new InvalidArgumentsError(
+    path,
+    `${path} ${problem} Job arguments must arrive in the worker exactly as enqueued, so nothing was enqueued.`,
+  );
+}
+
+function refuseSymbolKeys(object: object, path: string): void {
+  const symbols = Object.getOwnPropertySymbols(object);
+  if (symbols.length) {
+    throw refuse(
+      `${path}[${String(symbols[0])}]`,
+      'is a symbol-keyed property, which structured clone drops. Use a string key.',
+    );
+  }
+}
+
+function propertyPath(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function describeFunction(fn: unknown): string {
+  const name = (fn as { name?: string }).name;
+  return name ? `${name}()` : 'an anonymous function';
+}
+
+/** The bytes of a value in the structured clone format. */
+export const serializeValue = (value: unknown): Buffer => serialize(value);
+export const deserializeValue = (bytes: Buffer): unknown => deserialize(bytes);

@@ -1,0 +1,157 @@
+/**
+ * The options of createToniq, their defaults, and the check that refuses unknown ones.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { InvalidOptionsError } from './errors.js';
+import { type RetryStrategy, retryWithIncreasingDelay } from './job/retry-strategies.js';
+import type { SerializableClass } from './job/serialization.js';
+import { consoleLogger, type Logger } from './logger.js';
+import type { JobStore } from './storage/job-store.js';
+import type { Worker } from './worker.js';
+
+export interface ToniqOptions {
+  /**
+   * Where Redis is: a URL (password and TLS through it: `rediss://user:pass@host:6380/0`), or an
+   * async function that returns one, awaited by start(). Default: `redis://127.0.0.1:6379/0`.
+   * @example { redisUrl: process.env.REDIS_URL }
+   */
+  redisUrl?: string | (() => string | Promise<string>);
+  /**
+   * Prefix of every Redis key, so apps sharing a server never see each other's jobs. Default: `toniq`.
+   * @example { keyPrefix: 'billing' }
+   */
+  keyPrefix?: string;
+  /**
+   * The workers this process can run. A job is only run by a process that registers its worker.
+   * @example { workers: [sendEmail, resizeImage] }
+   */
+  workers?: readonly Worker<any>[];
+  /** A pino-compatible logger. Default: one that writes to the console. */
+  logger?: Logger;
+  /** The retry strategy of workers that do not set their own. Default: `retryWithIncreasingDelay()`. */
+  retry?: RetryStrategy;
+  /**
+   * Classes whose instances may travel in job arguments; register the same ones in every process.
+   * Default: none.
+   * @example { serializableClasses: [Money] }
+   */
+  serializableClasses?: readonly SerializableClass[];
+  /**
+   * Where jobs are kept. Default: Redis at `redisUrl`. Pass `new MemoryStore()` (from 'toniq/testing')
+   * for unit tests or a demo without Redis.
+   */
+  store?: JobStore;
+  /**
+   * `'background'` (default) runs jobs after enqueue resolves; `'inline'` runs a job inside
+   * enqueue, which resolves once it finished and rejects with its error; `'manual'` only records
+   * jobs until `drain()` runs them. The last two are for apps' tests.
+   */
+  mode?: 'background' | 'inline' | 'manual';
+  /**
+   * This process's id in Redis. Default: `<hostname>:<pid>:<random>`, new at every start. Set a
+   * stable id (say, a container name) to pick up this process's own jobs after a restart.
+   */
+  processId?: string;
+  /** How long enqueue waits for Redis to confirm before rejecting, in ms. Default: 5000. */
+  enqueueTimeout?: number;
+  /** How often to look for due delayed jobs added by others, in ms. Default: 1000. */
+  delayedJobsPollInterval?: number;
+  /** How long stop() waits for running jobs when not told, in ms. Default: 30 000. */
+  stopTimeout?: number;
+  /** The clock, in epoch ms. Default: `Date.now`. Tests may pass their own. */
+  now?: () => number;
+}
+
+export const KNOWN_OPTIONS = [
+  'redisUrl',
+  'keyPrefix',
+  'workers',
+  'logger',
+  'retry',
+  'serializableClasses',
+  'store',
+  'mode',
+  'processId',
+  'enqueueTimeout',
+  'delayedJobsPollInterval',
+  'stopTimeout',
+  'now',
+] as const;
+
+export type ResolvedOptions = Required<Omit<ToniqOptions, 'store'>> & { store: JobStore | undefined };
+
+export function resolveOptions(options: ToniqOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError(`createToniq expects an options object, got ${String(options)}.`);
+  }
+  const unknown = Object.keys(options).filter((key) => !(KNOWN_OPTIONS as readonly string[]).includes(key));
+  if (unknown.length) {
+    throw new InvalidOptionsError(
+      `createToniq: unknown option ${unknown.map((k) => `"${k}"`).join(', ')}. Known options: ${KNOWN_OPTIONS.join(', ')}.`,
+    );
+  }
+  const resolved: ResolvedOptions = {
+    redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379/0',
+    keyPrefix: options.keyPrefix ?? 'toniq',
+    workers: options.workers ?? [],
+    logger: options.logger ?? consoleLogger(),
+    retry: options.retry ?? retryWithIncreasingDelay(),
+    serializableClasses: options.serializableClasses ?? [],
+    store: options.store,
+    mode: options.mode ?? 'background',
+    processId: options.processId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    enqueueTimeout: options.enqueueTimeout ?? 5000,
+    delayedJobsPollInterval: options.delayedJobsPollInterval ?? 1000,
+    stopTimeout: options.stopTimeout ?? 30_000,
+    now: options.now ?? Date.now,
+  };
+  if (typeof resolved.redisUrl !== 'string' && typeof resolved.redisUrl !== 'function') {
+    throw new InvalidOptionsError('createToniq: redisUrl must be a URL string or a function returning one.');
+  }
+  if (typeof resolved.redisUrl === 'string' && !/^rediss?:\/\//.test(resolved.redisUrl)) {
+    throw new InvalidOptionsError(
+      `createToniq: redisUrl must start with redis:// or rediss:// (TLS), like redis://127.0.0.1:6379/0; got ${JSON.stringify(resolved.redisUrl)}.`,
+    );
+  }
+  if (!['background', 'inline', 'manual'].includes(resolved.mode)) {
+    throw new InvalidOptionsError(
+      `createToniq: mode must be 'background', 'inline' or 'manual', got ${JSON.stringify(resolved.mode)}.`,
+    );
+  }
+  if (typeof resolved.processId !== 'string' || !/^[^\s{}]+$/.test(resolved.processId)) {
+    throw new InvalidOptionsError(
+      `createToniq: processId must be a non-empty string without spaces or braces, got ${JSON.stringify(resolved.processId)}.`,
+    );
+  }
+  for (const key of ['enqueueTimeout', 'delayedJobsPollInterval', 'stopTimeout'] as const) {
+    const value = resolved[key];
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+      throw new InvalidOptionsError(
+        `createToniq: ${key} must be a positive number of milliseconds, got ${String(value)}.`,
+      );
+    }
+  }
+  if (!Array.isArray(resolved.workers))
+    throw new InvalidOptionsError('createToniq: workers must be an array of workers made by defineWorker().');
+  const names = new Set<string>();
+  for (const worker of resolved.workers) {
+    if (typeof worker?.name !== 'string' || typeof worker.perform !== 'function') {
+      throw new InvalidOptionsError('createToniq: every entry of workers must be made by defineWorker().');
+    }
+    if (names.has(worker.name))
+      throw new InvalidOptionsError(
+        `createToniq: two workers are named "${worker.name}"; worker names must be unique.`,
+      );
+    names.add(worker.name);
+  }
+  for (const method of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof resolved.logger[method] !== 'function') {
+      throw new InvalidOptionsError(
+        `createToniq: logger must have debug, info, warn and error methods (pino's work); ${method} is missing.`,
+      );
+    }
+  }
+  return resolved;
+}

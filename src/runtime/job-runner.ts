@@ -1,0 +1,344 @@
+/**
+ * Runs the jobs of this process, from persisted record to outcome:
+ * 1. resolves the worker (an unknown one fails the job with a message saying how to register it);
+ * 2. waits for a free slot when the worker has a maxConcurrency;
+ * 3. performs the attempt (see perform-job.ts);
+ * 4. records the outcome in one store call: finished (removed), retrying (moved to the delayed
+ *    jobs with the next attempt) or failed (moved to the failed list), and emits the event.
+ * A store call that fails because Redis is away is tried again until it lands or toniq stops;
+ * the job stays persisted meanwhile, so at worst it runs again.
+ */
+import { inspect } from 'node:util';
+import { UnknownWorkerError } from '../errors.js';
+import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from '../events.js';
+import { type FailedJob, type Job, toJobError } from '../job/job.js';
+import { decodeRecord, encodeRecord, type JobRecord } from '../job/job-record.js';
+import type { RetryStrategy } from '../job/retry-strategies.js';
+import type { ArgumentCodec } from '../job/serialization.js';
+import type { Logger } from '../logger.js';
+import type { JobStore, StoredJob } from '../storage/job-store.js';
+import type { Worker } from '../worker.js';
+import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import { type Outcome, performJob } from './perform-job.js';
+
+const DEFAULT_WARN_AFTER = 60_000;
+const STORE_RETRY_MS = [100, 250, 500, 1000, 2000];
+
+export interface JobRunnerOptions {
+  store: JobStore;
+  processId: string;
+  workers: ReadonlyMap<string, Worker<any>>;
+  codec: ArgumentCodec;
+  retry: RetryStrategy;
+  logger: Logger;
+  events: ToniqEventEmitter;
+  now: () => number;
+  /** Told when a retry was scheduled, so the delayed-jobs timer wakes for it. */
+  onRetryScheduled: (dueAt: number) => void;
+}
+
+interface RunningJob {
+  job: Job;
+  startedAt: number;
+  warnAt: number;
+  controller: AbortController;
+}
+
+export class JobRunner {
+  readonly #o: JobRunnerOptions;
+  readonly #limiters = new Map<string, ConcurrencyLimiter>();
+  readonly #running = new Map<string, RunningJob>();
+  #waiting = 0;
+  #idleWaiters: Array<() => void> = [];
+  #warnTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: JobRunnerOptions) {
+    this.#o = options;
+    for (const worker of options.workers.values()) {
+      if (worker.options.maxConcurrency)
+        this.#limiters.set(worker.name, new ConcurrencyLimiter(worker.options.maxConcurrency));
+    }
+  }
+
+  /** Jobs running now. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /** Jobs waiting for a free slot of their worker. */
+  get waitingCount(): number {
+    return this.#waiting;
+  }
+
+  /** Decodes persisted jobs and runs them. A record that cannot be read goes to the failed list. */
+  runStored(stored: readonly StoredJob[]): void {
+    for (const { id, record } of stored) {
+      let decoded: JobRecord;
+      try {
+        decoded = decodeRecord(record, id, `the jobs of process ${this.#o.processId}`);
+      } catch (error) {
+        this.#o.logger.error({ err: error, jobId: id }, (error as Error).message);
+        void this.#failUnreadable(id, record, error as Error);
+        continue;
+      }
+      void this.run(decoded);
+    }
+  }
+
+  /**
+   * Runs a persisted job; resolves once its outcome is recorded (or, if toniq stops first, left
+   * persisted). With `args`, the caller's own argument values are used instead of decoding.
+   */
+  run(record: JobRecord, args?: { value: unknown }): Promise<Outcome> {
+    const worker = this.#o.workers.get(record.worker);
+    if (!worker) {
+      const error = new UnknownWorkerError(record.worker, [...this.#o.workers.keys()]);
+      return this.#settle(record, this.#toJob(record, record.args), { ok: false, error }, false);
+    }
+    let job: Job;
+    try {
+      job = this.#toJob(
+        record,
+        args ? args.value : record.hasClasses ? this.#o.codec.decode(record.args) : record.args,
+      );
+    } catch (error) {
+      return this.#settle(
+        record,
+        this.#toJob(record, undefined),
+        { ok: false, error: error as Error },
+        false,
+      );
+    }
+    const limiter = this.#limiters.get(worker.name);
+    if (!limiter) return this.#attempt(worker, record, job);
+    this.#waiting++;
+    return new Promise((resolve) => {
+      limiter.run(async () => {
+        this.#waiting--;
+        resolve(await this.#attempt(worker, record, job));
+      });
+    });
+  }
+
+  async #attempt(worker: Worker<any>, record: JobRecord, job: Job): Promise<Outcome> {
+    if (this.#stopped) return { ok: false, error: new Error('stopped') };
+    const now = this.#o.now();
+    const controller = new AbortController();
+    const entry: RunningJob = {
+      job,
+      startedAt: now,
+      warnAt: now + (worker.options.warnAfter ?? DEFAULT_WARN_AFTER),
+      controller,
+    };
+    this.#running.set(job.id, entry);
+    this.#ensureWarnTimer();
+    this.#emit('started', job);
+    const outcome = await performJob(worker, job, this.#jobLogger(job), controller);
+    this.#running.delete(job.id);
+    if (this.#stopped) return outcome; // left persisted: it runs again after a restart or takeover
+    await this.#settle(record, job, outcome, true);
+    this.#notifyIfIdle();
+    return outcome;
+  }
+
+  async #settle(record: JobRecord, job: Job, outcome: Outcome, retryable: boolean): Promise<Outcome> {
+    const { store, processId, now } = this.#o;
+    if (outcome.ok) {
+      void store.finishJobs(processId, [record.id]);
+      this.#emit('finished', job);
+      return outcome;
+    }
+    const error = outcome.error;
+    const worker = this.#o.workers.get(record.worker);
+    const strategy = worker?.options.retry ?? this.#o.retry;
+    let delay: number | null = null;
+    if (retryable) {
+      try {
+        delay = strategy.delayAfterFailure(record.attempt, error);
+      } catch (strategyError) {
+        this.#o.logger.error(
+          { err: strategyError },
+          `The retry strategy of ${record.worker} threw; failing job #${record.id} without retry.`,
+        );
+      }
+    }
+    if (delay !== null && delay >= 0) {
+      const dueAt = now() + delay;
+      const next: JobRecord = { ...record, attempt: record.attempt + 1, dueAt };
+      delete next.failed;
+      const moved = await this.#persist(`schedule the retry of job #${record.id}`, () =>
+        store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
+      );
+      if (moved === false) this.#warnTakenOver(record);
+      if (moved) {
+        this.#o.onRetryScheduled(dueAt);
+        this.#emit('retrying', job, error, new Date(dueAt));
+      }
+      return outcome;
+    }
+    const failedAt = now();
+    const jobError = toJobError(error);
+    const failedRecord: JobRecord = {
+      ...record,
+      failed: { error: jobError, attempts: record.attempt, failedAt, processId },
+    };
+    delete failedRecord.dueAt;
+    const moved = await this.#persist(`move job #${record.id} to the failed list`, () =>
+      store.failJob(processId, { id: record.id, record: encodeRecord(failedRecord) }, failedAt),
+    );
+    if (moved === false) this.#warnTakenOver(record);
+    if (moved) {
+      const times = record.attempt === 1 ? '1 attempt' : `${record.attempt} attempts`;
+      this.#o.logger.error(
+        { err: error, jobId: record.id, worker: record.worker },
+        `Job #${record.id}: ${record.worker}.perform(${inspect(job.args, { depth: 4, breakLength: Infinity })}) failed after ${times}: ${error.name}: ${error.message}`,
+      );
+      const failedJob: FailedJob = {
+        ...job,
+        error: jobError,
+        attempts: record.attempt,
+        failedAt: new Date(failedAt),
+      };
+      this.#emit('failed', failedJob, error);
+    }
+    return outcome;
+  }
+
+  async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<void> {
+    const failedAt = this.#o.now();
+    const record: JobRecord = {
+      v: 1,
+      id,
+      worker: '(unreadable record)',
+      args: undefined,
+      attempt: 1,
+      createdAt: failedAt,
+      failed: { error: toJobError(error), attempts: 0, failedAt, processId: this.#o.processId, raw },
+    };
+    await this.#persist(`move unreadable job #${id} to the failed list`, () =>
+      this.#o.store.failJob(this.#o.processId, { id, record: encodeRecord(record) }, failedAt),
+    );
+  }
+
+  /** Tries a store call until it lands; gives up (leaving the job persisted) when toniq stops. */
+  async #persist<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (this.#stopped) return undefined;
+        if (failures === 0)
+          this.#o.logger.error({ err: error }, `Could not ${what}; trying again until Redis answers.`);
+        await new Promise((resolve) =>
+          setTimeout(resolve, STORE_RETRY_MS[Math.min(failures, STORE_RETRY_MS.length - 1)]),
+        );
+      }
+    }
+  }
+
+  #warnTakenOver(record: JobRecord): void {
+    this.#o.logger.warn(
+      { jobId: record.id, worker: record.worker },
+      `Job #${record.id} (${record.worker}) is no longer held by this process (another process took it over, ` +
+        `perhaps while this one was paused), so its outcome here was not recorded; it may run twice.`,
+    );
+  }
+
+  #toJob(record: JobRecord, args: unknown): Job {
+    return {
+      id: record.id,
+      worker: record.worker,
+      args,
+      attempt: record.attempt,
+      createdAt: new Date(record.createdAt),
+      processId: this.#o.processId,
+    };
+  }
+
+  #jobLogger(job: Job): Logger {
+    const { logger } = this.#o;
+    const tag = `Job #${job.id} (${job.worker}): `;
+    const fields = { jobId: job.id, worker: job.worker };
+    return {
+      debug: (obj, msg) => logger.debug({ ...fields, ...obj }, tag + msg),
+      info: (obj, msg) => logger.info({ ...fields, ...obj }, tag + msg),
+      warn: (obj, msg) => logger.warn({ ...fields, ...obj }, tag + msg),
+      error: (obj, msg) => logger.error({ ...fields, ...obj }, tag + msg),
+    };
+  }
+
+  #emit<E extends keyof ToniqEvents>(event: E, ...args: ToniqEvents[E]): void {
+    emitSafely(this.#o.events, this.#o.logger, event, ...args);
+  }
+
+  #ensureWarnTimer(): void {
+    if (this.#warnTimer) return;
+    this.#warnTimer = setInterval(() => this.#warnSlowJobs(), this.#warnInterval());
+    this.#warnTimer.unref();
+  }
+
+  #warnInterval(): number {
+    let shortest = DEFAULT_WARN_AFTER;
+    for (const worker of this.#o.workers.values())
+      shortest = Math.min(shortest, worker.options.warnAfter ?? DEFAULT_WARN_AFTER);
+    return Math.min(1000, Math.max(10, shortest / 4));
+  }
+
+  #warnSlowJobs(): void {
+    if (!this.#running.size) {
+      clearInterval(this.#warnTimer);
+      this.#warnTimer = undefined;
+      return;
+    }
+    const now = this.#o.now();
+    for (const entry of this.#running.values()) {
+      if (now < entry.warnAt) continue;
+      entry.warnAt = Infinity;
+      this.#o.logger.warn(
+        { jobId: entry.job.id, worker: entry.job.worker },
+        `Job #${entry.job.id} (${entry.job.worker}) has been running for ${now - entry.startedAt} ms. ` +
+          `If it is stuck, give the worker a timeout option so it fails and is retried.`,
+      );
+    }
+  }
+
+  /** Resolves when no job runs or waits, or after `timeout` ms; returns whether it became idle. */
+  async waitUntilIdle(timeout: number): Promise<boolean> {
+    if (this.#isIdle()) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await Promise.race([
+      new Promise<boolean>((resolve) => this.#idleWaiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    return idle;
+  }
+
+  /** Stops running: aborts the signals of jobs still running and forgets waiting ones (they stay persisted). */
+  stop(): { abandoned: number } {
+    this.#stopped = true;
+    clearInterval(this.#warnTimer);
+    const abandoned = this.#running.size + this.#waiting;
+    for (const entry of this.#running.values())
+      entry.controller.abort(new Error('toniq stopped before the job finished'));
+    for (const limiter of this.#limiters.values()) limiter.clear();
+    this.#running.clear();
+    this.#waiting = 0;
+    this.#notifyIfIdle();
+    return { abandoned };
+  }
+
+  #isIdle(): boolean {
+    return this.#running.size === 0 && this.#waiting === 0;
+  }
+
+  #notifyIfIdle(): void {
+    if (!this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}

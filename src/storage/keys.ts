@@ -1,0 +1,34 @@
+/**
+ * Every Redis key toniq uses, built in one place. All keys of one prefix share the hash tag
+ * `{prefix}`, so they live in one slot and the same Lua scripts run on Redis Cluster.
+ */
+import { InvalidOptionsError } from '../errors.js';
+
+export interface Keys {
+  /** Hash: job id → record, for the jobs a process runs or holds waiting for a free slot. */
+  jobs(processId: string): string;
+  /** Sorted set: job id scored by due time (ms, `inf` when held until flushed), for delayed jobs and retries. */
+  delayed(processId: string): string;
+  /** Hash: job id → record of the delayed jobs in `delayed`. */
+  delayedJobs(processId: string): string;
+  /** Hash: job id → record of every failed job, whatever process it failed on. */
+  readonly failed: string;
+  /** Sorted set: failed job id scored by failure time, for listing in order. */
+  readonly failedIndex: string;
+}
+
+export function keysFor(prefix: string): Keys {
+  if (typeof prefix !== 'string' || prefix === '' || /[{}\s]/.test(prefix)) {
+    throw new InvalidOptionsError(
+      `keyPrefix must be a non-empty string without braces or spaces (toniq adds the {hash tag} itself), got ${JSON.stringify(prefix)}.`,
+    );
+  }
+  const tag = `{${prefix}}`;
+  return {
+    jobs: (processId) => `${tag}:jobs:${processId}`,
+    delayed: (processId) => `${tag}:delayed:${processId}`,
+    delayedJobs: (processId) => `${tag}:delayed-jobs:${processId}`,
+    failed: `${tag}:failed`,
+    failedIndex: `${tag}:failed-index`,
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * The production JobStore: jobs in Redis, every multi-key change one Lua script (see ./lua).
+ *
+ * 1. Connects with ioredis, refuses to start with a clear paragraph when Redis is unreachable,
+ *    and warns when Redis may evict keys.
+ * 2. Coalesces the writes of one event-loop turn: one HSET for all new jobs, one HDEL for all
+ *    finished jobs.
+ * 3. Keeps finished jobs it could not remove (Redis away) and removes them once Redis is back.
+ */
+import { Redis } from 'ioredis';
+import { maskRedisUrl, RedisUnreachableError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { DelayedStoredJob, JobStore, StoredJob } from '../job-store.js';
+import { type Keys, keysFor } from '../keys.js';
+import { defineScripts, type ScriptedRedis } from './scripts.js';
+import { WriteCoalescer } from './write-coalescer.js';
+
+export interface RedisStoreOptions {
+  /** A redis:// or rediss:// URL, or an async function that returns one (awaited by open). */
+  redisUrl: string | (() => string | Promise<string>);
+  keyPrefix: string;
+  logger: Logger;
+  /** How long open() waits for Redis, and how long a command may take, in ms. */
+  commandTimeout: number;
+}
+
+const RETRY_BACKOFF_MS = [100, 200, 500, 1000, 2000];
+
+export class RedisStore implements JobStore {
+  readonly #options: RedisStoreOptions;
+  readonly #keys: Keys;
+  #redis: ScriptedRedis | undefined;
+  #url = '';
+  #closed = false;
+  #wasDown = false;
+  readonly #adds = new Map<string, WriteCoalescer<StoredJob>>();
+  /** Per process: ids finished here whose removal Redis has not confirmed yet. */
+  readonly #finishes = new Map<string, Set<string>>();
+  #finishWaiters: Array<() => void> = [];
+  #finishTimer: NodeJS.Timeout | undefined;
+  #finishScheduled = false;
+  #finishFailures = 0;
+
+  constructor(options: RedisStoreOptions) {
+    this.#options = options;
+    this.#keys = keysFor(options.keyPrefix);
+  }
+
+  get #client(): ScriptedRedis {
+    if (!this.#redis) throw new Error('RedisStore used before open()');
+    return this.#redis;
+  }
+
+  async open(): Promise<string[]> {
+    const { redisUrl, commandTimeout, logger } = this.#options;
+    try {
+      this.#url = typeof redisUrl === 'function' ? await redisUrl() : redisUrl;
+    } catch (error) {
+      throw new RedisUnreachableError('(the URL provider function threw)', { cause: error });
+    }
+    const redis = new Redis(this.#url, {
+      lazyConnect: true,
+      // Fail fast while disconnected instead of queueing: enqueue must answer within a bounded time.
+      enableOfflineQueue: false,
+      commandTimeout,
+      connectTimeout: commandTimeout,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => RETRY_BACKOFF_MS[Math.min(times - 1, RETRY_BACKOFF_MS.length - 1)]!,
+    });
+    let firstError: unknown;
+    redis.on('error', (error) => {
+      firstError ??= error;
+      if (!this.#wasDown && !this.#closed) {
+        this.#wasDown = true;
+        logger.error(
+          { err: error },
+          `Lost the connection to Redis at ${maskRedisUrl(this.#url)}; reconnecting. Jobs keep running; finished jobs are removed from Redis once it is back.`,
+        );
+      }
+    });
+    redis.on('ready', () => {
+      if (this.#wasDown) {
+        this.#wasDown = false;
+        logger.info({}, `Reconnected to Redis at ${maskRedisUrl(this.#url)}.`);
+        this.#scheduleFinishFlush(0);
+      }
+    });
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw new RedisUnreachableError(this.#url, { cause: firstError ?? error });
+    }
+    this.#wasDown = false;
+    this.#redis = defineScripts(redis);
+    return this.#checkServer();
+  }
+
+  async #checkServer(): Promise<string[]> {
+    const warnings: string[] = [];
+    try {
+      const reply = (await this.#client.config('GET', 'maxmemory-policy')) as string[];
+      const policy = reply[1];
+      if (policy && policy !== 'noeviction') {
+        warnings.push(
+          `Redis's maxmemory-policy is "${policy}": when Redis runs out of memory it will silently delete keys, ` +
+            `and with them jobs. Set it to "noeviction" (CONFIG SET maxmemory-policy noeviction, or in redis.conf).`,
+        );
+      }
+    } catch {
+      // Managed Redis services often disable CONFIG; nothing to check then.
+    }
+    return warnings;
+  }
+
+  async close(): Promise<void> {
+    if (this.#finishes.size) await this.#flushFinishes().catch(() => {});
+    this.#closed = true;
+    clearTimeout(this.#finishTimer);
+    for (const waiter of this.#finishWaiters) waiter();
+    this.#finishWaiters = [];
+    const redis = this.#redis;
+    this.#redis = undefined;
+    if (redis) await redis.quit().catch(() => redis.disconnect());
+  }
+
+  addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
+    let coalescer = this.#adds.get(processId);
+    if (!coalescer) {
+      const key = this.#keys.jobs(processId);
+      coalescer = new WriteCoalescer<StoredJob>((batch) => {
+        const fields: Array<string | Buffer> = [];
+        for (const job of batch) fields.push(job.id, job.record);
+        return this.#client.hset(key, ...(fields as [string, Buffer]));
+      });
+      this.#adds.set(processId, coalescer);
+    }
+    return coalescer.add(jobs);
+  }
+
+  finishJobs(processId: string, ids: readonly string[]): Promise<void> {
+    let pending = this.#finishes.get(processId);
+    if (!pending) {
+      pending = new Set();
+      this.#finishes.set(processId, pending);
+    }
+    for (const id of ids) pending.add(id);
+    return new Promise((resolve) => {
+      this.#finishWaiters.push(resolve);
+      this.#scheduleFinishFlush(0);
+    });
+  }
+
+  #scheduleFinishFlush(delay: number): void {
+    if (this.#finishScheduled || this.#closed || !this.#finishes.size) return;
+    this.#finishScheduled = true;
+    const run = () => {
+      this.#finishScheduled = false;
+      this.#flushFinishes().then(
+        () => {
+          this.#finishFailures = 0;
+        },
+        () => {
+          // Redis is away: keep the ids and try again; the 'error' listener has logged the outage.
+          this.#finishFailures++;
+          this.#scheduleFinishFlush(
+            RETRY_BACKOFF_MS[Math.min(this.#finishFailures, RETRY_BACKOFF_MS.length - 1)]!,
+          );
+        },
+      );
+    };
+    if (delay === 0) setImmediate(run);
+    else {
+      this.#finishTimer = setTimeout(run, delay);
+      this.#finishTimer.unref();
+    }
+  }
+
+  async #flushFinishes(): Promise<void> {
+    const batches = [...this.#finishes];
+    const waiters = this.#finishWaiters;
+    this.#finishes.clear();
+    this.#finishWaiters = [];
+    try {
+      if (batches.length === 1) {
+        const [processId, ids] = batches[0]!;
+        await this.#client.hdel(this.#keys.jobs(processId), ...ids);
+      } else {
+        const pipeline = this.#client.multi();
+        for (const [processId, ids] of batches) pipeline.hdel(this.#keys.jobs(processId), ...ids);
+        await pipeline.exec();
+      }
+    } catch (error) {
+      for (const [processId, ids] of batches) {
+        const pending = this.#finishes.get(processId) ?? new Set();
+        for (const id of ids) pending.add(id);
+        this.#finishes.set(processId, pending);
+      }
+      this.#finishWaiters.push(...waiters);
+      throw error;
+    }
+    for (const waiter of waiters) waiter();
+  }
+
+  async listJobs(processId: string): Promise<StoredJob[]> {
+    const all = await this.#client.hgetallBuffer(this.#keys.jobs(processId));
+    return Object.entries(all).map(([id, record]) => ({ id, record }));
+  }
+
+  async addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
+    const args: Array<string | Buffer> = [];
+    for (const job of jobs) args.push(job.id, job.record, scoreOf(job.dueAt));
+    await this.#client.addDelayedJobs(
+      this.#keys.delayed(processId),
+      this.#keys.delayedJobs(processId),
+      ...args,
+    );
+  }
+
+  async scheduleRetry(processId: string, job: DelayedStoredJob): Promise<boolean> {
+    const k = this.#keys;
+    const moved = await this.#client.scheduleRetry(
+      k.jobs(processId),
+      k.delayed(processId),
+      k.delayedJobs(processId),
+      job.id,
+      job.record,
+      scoreOf(job.dueAt),
+    );
+    return moved === 1;
+  }
+
+  takeDueJobs(processId: string, now: number, limit: number): Promise<StoredJob[]> {
+    return this.#takeDelayed(processId, String(now), limit);
+  }
+
+  async takeAllDelayedJobs(processId: string): Promise<StoredJob[]> {
+    const taken: StoredJob[] = [];
+    for (;;) {
+      const batch = await this.#takeDelayed(processId, '+inf', 1000);
+      taken.push(...batch);
+      if (batch.length < 1000) return taken;
+    }
+  }
+
+  async #takeDelayed(processId: string, upTo: string, limit: number): Promise<StoredJob[]> {
+    const k = this.#keys;
+    const reply = (await this.#client.takeDueJobsBuffer(
+      k.delayed(processId),
+      k.delayedJobs(processId),
+      k.jobs(processId),
+      upTo,
+      limit,
+    )) as Buffer[];
+    return pairs(reply);
+  }
+
+  async nextDueTime(processId: string): Promise<number | null> {
+    const reply = await this.#client.zrange(this.#keys.delayed(processId), 0, 0, 'WITHSCORES');
+    if (reply.length < 2) return null;
+    return Number(reply[1] === 'inf' ? Infinity : reply[1]);
+  }
+
+  async failJob(processId: string, job: StoredJob, failedAt: number): Promise<boolean> {
+    const k = this.#keys;
+    const moved = await this.#client.failJob(
+      k.jobs(processId),
+      k.failed,
+      k.failedIndex,
+      job.id,
+      job.record,
+      failedAt,
+    );
+    return moved === 1;
+  }
+
+  getFailedJob(id: string): Promise<Buffer | null> {
+    return this.#client.hgetBuffer(this.#keys.failed, id);
+  }
+
+  async listFailedJobs(): Promise<StoredJob[]> {
+    const ids = await this.#client.zrange(this.#keys.failedIndex, 0, -1);
+    if (!ids.length) return [];
+    const records = await this.#client.hmgetBuffer(this.#keys.failed, ...ids);
+    const jobs: StoredJob[] = [];
+    ids.forEach((id, i) => {
+      const record = records[i];
+      if (record) jobs.push({ id, record });
+    });
+    return jobs;
+  }
+
+  async retryFailedJob(processId: string, job: StoredJob): Promise<boolean> {
+    const k = this.#keys;
+    return (
+      (await this.#client.retryFailedJob(k.failed, k.failedIndex, k.jobs(processId), job.id, job.record)) ===
+      1
+    );
+  }
+
+  async deleteFailedJob(id: string): Promise<boolean> {
+    return (await this.#client.deleteFailedJob(this.#keys.failed, this.#keys.failedIndex, id)) === 1;
+  }
+}
+
+function scoreOf(dueAt: number): string {
+  return dueAt === Infinity ? 'inf' : String(dueAt);
+}
+
+function pairs(reply: Buffer[]): StoredJob[] {
+  const jobs: StoredJob[] = [];
+  for (let i = 0; i < reply.length; i += 2) jobs.push({ id: reply[i]!.toString(), record: reply[i + 1]! });
+  return jobs;
+}

@@ -1,0 +1,456 @@
+/**
+ * The facade: createToniq() and the Toniq instance apps hold. It checks what callers pass,
+ * then hands the work to the runtime (JobRunner, DelayedJobsTimer) and the JobStore.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  InvalidArgumentsError,
+  InvalidOptionsError,
+  JobNotFoundError,
+  NotStartedError,
+  RedisUnavailableError,
+  StoppedError,
+  UnknownWorkerError,
+} from './errors.js';
+import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from './events.js';
+import { type FailedJob, type Job, toJobError } from './job/job.js';
+import { newJobId } from './job/job-id.js';
+import { decodeRecord, encodeRecord, type JobRecord } from './job/job-record.js';
+import { ArgumentCodec } from './job/serialization.js';
+import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
+import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
+import { JobRunner } from './runtime/job-runner.js';
+import type { JobStore, StoredJob } from './storage/job-store.js';
+import { RedisStore } from './storage/redis/redis-store.js';
+import type { Worker } from './worker.js';
+
+export interface EnqueueOptions {
+  /**
+   * Run the job after this many milliseconds instead of now; `Infinity` holds it until
+   * flushDelayedJobs(). Default: 0 (run now).
+   * @example { delayFor: 60_000 }
+   */
+  delayFor?: number;
+}
+
+/** Arguments of enqueue after the worker: `args` may be left out when the worker takes none. */
+export type EnqueueArgs<Args> = undefined extends Args
+  ? [args?: Args, options?: EnqueueOptions]
+  : [args: Args, options: EnqueueOptions] | [args: Args];
+
+export interface StopOptions {
+  /** How long to wait for running jobs, in ms; the rest stay persisted. Default: the `stopTimeout` option (30 s). */
+  timeout?: number;
+}
+
+type State = 'new' | 'starting' | 'started' | 'stopping' | 'stopped';
+
+export class Toniq {
+  /** Typed events: enqueued, started, finished, retrying, failed. */
+  readonly events: ToniqEventEmitter = new EventEmitter<ToniqEvents>();
+  readonly #o: ResolvedOptions;
+  readonly #workers: Map<string, Worker<any>>;
+  readonly #codec: ArgumentCodec;
+  #state: State = 'new';
+  #starting: Promise<void> | undefined;
+  #store: JobStore | undefined;
+  #runner: JobRunner | undefined;
+  #timer: DelayedJobsTimer | undefined;
+
+  constructor(options: ToniqOptions) {
+    this.#o = resolveOptions(options);
+    this.#workers = new Map(this.#o.workers.map((worker) => [worker.name, worker]));
+    try {
+      this.#codec = new ArgumentCodec(this.#o.serializableClasses);
+    } catch (error) {
+      throw new InvalidOptionsError(`createToniq: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** This process's id in Redis. */
+  get processId(): string {
+    return this.#o.processId;
+  }
+
+  /** Connects to Redis, then runs this process's delayed jobs when due. Idempotent. */
+  start(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped')
+      return Promise.reject(new StoppedError('start'));
+    this.#starting ??= this.#start().catch((error) => {
+      this.#state = 'new';
+      this.#starting = undefined;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    const o = this.#o;
+    const store =
+      o.store ??
+      new RedisStore({
+        redisUrl: o.redisUrl,
+        keyPrefix: o.keyPrefix,
+        logger: o.logger,
+        commandTimeout: o.enqueueTimeout,
+      });
+    const warnings = await store.open();
+    for (const warning of warnings) o.logger.warn({}, warning);
+    this.#store = store;
+    const runner = new JobRunner({
+      store,
+      processId: o.processId,
+      workers: this.#workers,
+      codec: this.#codec,
+      retry: o.retry,
+      logger: o.logger,
+      events: this.events,
+      now: o.now,
+      onRetryScheduled: (dueAt) => this.#timer?.notify(dueAt),
+    });
+    this.#runner = runner;
+    this.#timer = new DelayedJobsTimer({
+      store,
+      processId: o.processId,
+      pollInterval: o.delayedJobsPollInterval,
+      now: o.now,
+      logger: o.logger,
+      onDue: (jobs) => runner.runStored(jobs),
+    });
+    this.#state = 'started';
+    if (o.mode !== 'manual') {
+      // Jobs this process id held when it last stopped or died: run them again.
+      runner.runStored(await store.listJobs(o.processId));
+      this.#timer.start();
+    }
+    o.logger.info(
+      {},
+      `toniq started as process ${o.processId} (key prefix "${o.keyPrefix}") with workers: ${[...this.#workers.keys()].join(', ') || 'none'}.`,
+    );
+  }
+
+  /**
+   * Stops taking jobs (enqueue then rejects with StoppedError), waits for running jobs up to
+   * `timeout`, and leaves the rest persisted for the next start or a takeover.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    const wasStarting = this.#starting;
+    this.#state = 'stopping';
+    await wasStarting?.catch(() => {});
+    const timeout = options.timeout ?? this.#o.stopTimeout;
+    this.#timer?.stop();
+    if (this.#runner) {
+      const idle = await this.#runner.waitUntilIdle(timeout);
+      const { abandoned } = this.#runner.stop();
+      if (!idle && abandoned) {
+        this.#o.logger.warn(
+          {},
+          `toniq stopped with ${abandoned} job(s) still running or waiting after ${timeout} ms; they stay persisted and run again when taken over or when this process id starts again.`,
+        );
+      }
+    }
+    await this.#store?.close();
+    this.#state = 'stopped';
+  }
+
+  /**
+   * Persists a job and runs it in this process. Resolves with the job once it is persisted;
+   * rejects with InvalidArgumentsError (nothing persisted) when the arguments cannot reach the
+   * worker unchanged, and RedisUnavailableError when Redis does not confirm in time.
+   */
+  async enqueue<Args>(worker: Worker<Args>, ...[args, options]: EnqueueArgs<Args>): Promise<Job<Args>> {
+    const store = this.#requireStarted('enqueue a job');
+    const registered = this.#workers.get(worker?.name);
+    if (!registered) {
+      throw new UnknownWorkerError(typeof worker?.name === 'string' ? worker.name : String(worker), [
+        ...this.#workers.keys(),
+      ]);
+    }
+    const delayFor = checkDelay(options?.delayFor);
+    const value = await this.#validate(registered, args);
+    const encoded = this.#codec.encode(value);
+    const now = this.#o.now();
+    const id = newJobId(now);
+    const record: JobRecord = {
+      v: 1,
+      id,
+      worker: registered.name,
+      args: encoded.value,
+      attempt: 1,
+      createdAt: now,
+    };
+    if (encoded.hasClasses) record.hasClasses = true;
+    let bytes: Buffer;
+    try {
+      bytes = encodeRecord(record);
+    } catch (error) {
+      throw new InvalidArgumentsError(
+        'args',
+        `The arguments could not be serialized: ${(error as Error).message}. Nothing was enqueued.`,
+        { cause: error },
+      );
+    }
+    const job = {
+      id,
+      worker: registered.name,
+      args: value as Args,
+      attempt: 1,
+      createdAt: new Date(now),
+      processId: this.#o.processId,
+    };
+
+    if (delayFor > 0) {
+      const dueAt = now + delayFor;
+      await this.#withTimeout(
+        'enqueue a delayed job',
+        store.addDelayedJobs(this.#o.processId, [{ id, record: bytes, dueAt }]),
+      );
+      this.#timer!.notify(dueAt);
+      const delayed = { ...job, dueAt: dueAt === Infinity ? null : new Date(dueAt) };
+      this.#emit('enqueued', delayed);
+      return delayed;
+    }
+    await this.#withTimeout('enqueue a job', store.addJobs(this.#o.processId, [{ id, record: bytes }]), () =>
+      // The write may still land after we gave up: remove it then, so nothing partial remains.
+      store.finishJobs(this.#o.processId, [id]),
+    );
+    this.#emit('enqueued', job);
+    if (this.#o.mode === 'background') void this.#runner!.run(record, { value });
+    else if (this.#o.mode === 'inline') {
+      const outcome = await this.#runner!.run(record, { value });
+      if (!outcome.ok) throw outcome.error;
+    }
+    return job;
+  }
+
+  /** Like enqueue with `{ delayFor }`, named for readability. */
+  enqueueWithDelay<Args>(
+    worker: Worker<Args>,
+    args: Args,
+    options: Required<EnqueueOptions>,
+  ): Promise<Job<Args>> {
+    if (typeof options?.delayFor !== 'number') {
+      return Promise.reject(
+        new InvalidArgumentsError(
+          'options.delayFor',
+          'enqueueWithDelay needs { delayFor: milliseconds } as its third argument.',
+        ),
+      );
+    }
+    return (this.enqueue as (w: Worker<Args>, a: Args, o: EnqueueOptions) => Promise<Job<Args>>)(
+      worker,
+      args,
+      options,
+    );
+  }
+
+  /** Runs every delayed job of this process now, including those held with `delayFor: Infinity`. Returns how many. */
+  async flushDelayedJobs(): Promise<number> {
+    const store = this.#requireStarted('flush delayed jobs');
+    const jobs = await store.takeAllDelayedJobs(this.#o.processId);
+    if (this.#o.mode !== 'manual') this.#runner!.runStored(jobs);
+    return jobs.length;
+  }
+
+  /** The failed jobs of every process sharing this Redis and key prefix, oldest failure first. */
+  async failedJobs(): Promise<FailedJob[]> {
+    const store = this.#requireStarted('list failed jobs');
+    return (await store.listFailedJobs()).map((stored) => this.#toFailedJob(stored));
+  }
+
+  /** Runs a failed job again in this process, with the same id and a fresh retry budget. */
+  async retry(job: FailedJob | string): Promise<Job> {
+    const store = this.#requireStarted('retry a failed job');
+    const id = jobIdOf(job);
+    const current = await store.getFailedJob(id);
+    if (!current) throw new JobNotFoundError(id);
+    const old = this.#decodeFailed({ id, record: current });
+    const fresh: JobRecord = {
+      v: 1,
+      id,
+      worker: old.worker,
+      args: old.args,
+      attempt: 1,
+      createdAt: old.createdAt,
+    };
+    if (old.hasClasses) fresh.hasClasses = true;
+    if (!(await store.retryFailedJob(this.#o.processId, { id, record: encodeRecord(fresh) })))
+      throw new JobNotFoundError(id);
+    const retried = this.#runner!.run(fresh);
+    if (this.#o.mode === 'inline') await retried;
+    return {
+      id,
+      worker: fresh.worker,
+      args: fresh.args,
+      attempt: 1,
+      createdAt: new Date(fresh.createdAt),
+      processId: this.#o.processId,
+    };
+  }
+
+  /** Removes a failed job for good. */
+  async delete(job: FailedJob | string): Promise<void> {
+    const store = this.#requireStarted('delete a failed job');
+    const id = jobIdOf(job);
+    if (!(await store.deleteFailedJob(id))) throw new JobNotFoundError(id);
+  }
+
+  /**
+   * For `mode: 'manual'`: runs the jobs recorded so far, and those they enqueue, until none is
+   * left. With `withDelayed`, delayed jobs and retries run too, at once.
+   */
+  async drain(
+    options: { withDelayed?: boolean } = {},
+  ): Promise<{ finished: number; failedAttempts: number }> {
+    const store = this.#requireStarted('drain jobs');
+    const counts = { finished: 0, failedAttempts: 0 };
+    for (;;) {
+      if (options.withDelayed) await store.takeAllDelayedJobs(this.#o.processId);
+      const held = await store.listJobs(this.#o.processId);
+      if (!held.length) return counts;
+      const outcomes = await Promise.all(
+        held.map(({ id, record }) => this.#runner!.run(decodeRecord(record, id, 'the memory store'))),
+      );
+      for (const outcome of outcomes) outcome.ok ? counts.finished++ : counts.failedAttempts++;
+    }
+  }
+
+  /** The jobs this process holds: waiting or running, then delayed (for assertions in tests). */
+  async heldJobs(): Promise<Job[]> {
+    const store = this.#requireStarted('list held jobs');
+    const records = (await store.listJobs(this.#o.processId)).map(({ id, record }) =>
+      decodeRecord(record, id, 'storage'),
+    );
+    return records.map((record) => ({
+      id: record.id,
+      worker: record.worker,
+      args: record.hasClasses ? this.#codec.decode(record.args) : record.args,
+      attempt: record.attempt,
+      createdAt: new Date(record.createdAt),
+      processId: this.#o.processId,
+    }));
+  }
+
+  #toFailedJob(stored: StoredJob): FailedJob {
+    const record = this.#decodeFailed(stored);
+    const failed = record.failed ?? {
+      error: toJobError(new Error('no error was recorded')),
+      attempts: record.attempt,
+      failedAt: 0,
+      processId: '',
+    };
+    let args = record.args;
+    try {
+      if (record.hasClasses) args = this.#codec.decode(record.args);
+    } catch {
+      // Shown as stored; the retry will fail with the reason.
+    }
+    return {
+      id: record.id,
+      worker: record.worker,
+      args,
+      attempt: record.attempt,
+      attempts: failed.attempts,
+      createdAt: new Date(record.createdAt),
+      failedAt: new Date(failed.failedAt),
+      processId: failed.processId,
+      error: failed.error,
+    };
+  }
+
+  #decodeFailed(stored: StoredJob): JobRecord {
+    try {
+      return decodeRecord(stored.record, stored.id, 'the failed list');
+    } catch (error) {
+      return {
+        v: 1,
+        id: stored.id,
+        worker: '(unreadable record)',
+        args: undefined,
+        attempt: 1,
+        createdAt: 0,
+        failed: { error: toJobError(error), attempts: 0, failedAt: 0, processId: '', raw: stored.record },
+      };
+    }
+  }
+
+  async #validate(worker: Worker<any>, args: unknown): Promise<unknown> {
+    const schema = worker.options.schema;
+    if (!schema) return args;
+    const result = await schema['~standard'].validate(args);
+    if (!result.issues) return result.value;
+    const issue = result.issues[0]!;
+    const path = [
+      'args',
+      ...(issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment)),
+    ].join('.');
+    throw new InvalidArgumentsError(
+      path,
+      `${worker.name}'s schema refused the arguments: ${result.issues.map((i) => i.message).join('; ')} (at ${path}). Nothing was enqueued.`,
+    );
+  }
+
+  async #withTimeout(action: string, write: Promise<void>, undo?: () => unknown): Promise<void> {
+    const timeout = this.#o.enqueueTimeout;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    try {
+      await Promise.race([
+        write,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new RedisUnavailableError(action, timeout));
+          }, timeout);
+        }),
+      ]);
+    } catch (error) {
+      write.catch(() => {});
+      if (timedOut) undo?.();
+      throw error instanceof RedisUnavailableError
+        ? error
+        : new RedisUnavailableError(action, timeout, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #requireStarted(action: string): JobStore {
+    if (this.#state === 'started') return this.#store!;
+    if (this.#state === 'stopping' || this.#state === 'stopped') throw new StoppedError(action);
+    throw new NotStartedError(action);
+  }
+
+  #emit<E extends keyof ToniqEvents>(event: E, ...args: ToniqEvents[E]): void {
+    emitSafely(this.events, this.#o.logger, event, ...args);
+  }
+}
+
+/** Creates a toniq instance; call `await toniq.start()` before enqueueing. */
+export function createToniq(options: ToniqOptions = {}): Toniq {
+  return new Toniq(options);
+}
+
+function checkDelay(delayFor: unknown): number {
+  if (delayFor === undefined) return 0;
+  if (typeof delayFor !== 'number' || Number.isNaN(delayFor) || delayFor < 0) {
+    throw new InvalidArgumentsError(
+      'options.delayFor',
+      `options.delayFor must be a number of milliseconds ≥ 0, or Infinity to hold the job until flushDelayedJobs(); got ${String(delayFor)}. Nothing was enqueued.`,
+    );
+  }
+  return delayFor;
+}
+
+function jobIdOf(job: { id: string } | string): string {
+  const id = typeof job === 'string' ? job : job?.id;
+  if (typeof id !== 'string' || !id) {
+    throw new InvalidArgumentsError(
+      'job',
+      `Pass a failed job (from failedJobs()) or its id, got ${String(job)}.`,
+    );
+  }
+  return id;
+}

@@ -1,0 +1,148 @@
+/**
+ * Workers: the named functions that perform jobs. `defineWorker` returns a handle that carries
+ * the type of the worker's arguments, so `toniq.enqueue(worker, args)` checks `args` at compile time.
+ */
+import { InvalidOptionsError } from './errors.js';
+import type { Job } from './job/job.js';
+import type { RetryStrategy } from './job/retry-strategies.js';
+import type { Logger } from './logger.js';
+
+/** What a worker's perform function gets besides its arguments. */
+export interface JobContext<Args = unknown> {
+  /** The job being performed. */
+  readonly job: Job<Args>;
+  /** Aborted when the job's timeout passes, so the worker can stop early. */
+  readonly signal: AbortSignal;
+  /** The app's logger; lines are tagged with the job id and worker. */
+  readonly log: Logger;
+}
+
+export type PerformFunction<Args> = (args: Args, ctx: JobContext<Args>) => unknown;
+
+/**
+ * A Standard Schema validator (zod, valibot, arktype, …): https://standardschema.dev.
+ * Declared here rather than imported so that the library has no dependency for it.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) =>
+      | { readonly value: Output; readonly issues?: undefined }
+      | {
+          readonly issues: ReadonlyArray<{
+            readonly message: string;
+            readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+          }>;
+        }
+      | Promise<
+          | { readonly value: Output; readonly issues?: undefined }
+          | {
+              readonly issues: ReadonlyArray<{
+                readonly message: string;
+                readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+              }>;
+            }
+        >;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+export interface WorkerOptions<Args> {
+  /**
+   * How many jobs of this worker run at once in this process; more wait in memory, in the
+   * order they were enqueued, and stay persisted. Default: no limit.
+   * @example { maxConcurrency: 10 }
+   */
+  maxConcurrency?: number;
+  /**
+   * When and how often a failed job is retried. Default: the toniq instance's `retry`
+   * (itself `retryWithIncreasingDelay()` by default: 5 retries, 250 ms, 4 s, 20.25 s, 64 s, 156.25 s).
+   * @example { retry: retryWithoutDelay() }
+   */
+  retry?: RetryStrategy;
+  /**
+   * Milliseconds after which a running job is failed with JobTimeoutError and `ctx.signal` is
+   * aborted. Default: none (a job may run for ever).
+   * @example { timeout: 30_000 }
+   */
+  timeout?: number;
+  /**
+   * Milliseconds after which a still running job logs a warning. Default: 60 000.
+   * @example { warnAfter: 5 * 60_000 }
+   */
+  warnAfter?: number;
+  /**
+   * A Standard Schema (zod, valibot, arktype) that checks arguments at enqueue. A refusal throws
+   * InvalidArgumentsError and nothing is persisted. Default: none.
+   * @example { schema: z.object({ to: z.string().email() }) }
+   */
+  schema?: StandardSchemaV1<Args>;
+}
+
+/** The handle returned by defineWorker. */
+export interface Worker<Args = unknown> {
+  readonly name: string;
+  readonly perform: PerformFunction<Args>;
+  readonly options: Readonly<WorkerOptions<Args>>;
+}
+
+const KNOWN_WORKER_OPTIONS = ['maxConcurrency', 'retry', 'timeout', 'warnAfter', 'schema'];
+
+/**
+ * Defines a worker. The name is stored with each job, so keep it stable across deploys.
+ *
+ * @example
+ * export const sendEmail = defineWorker('SendEmail', async (args: { to: string }, ctx) => {
+ *   await mailer.send(args.to, { signal: ctx.signal });
+ * }, { maxConcurrency: 10 });
+ */
+export function defineWorker<Args = undefined>(
+  name: string,
+  perform: PerformFunction<Args>,
+  options: WorkerOptions<Args> = {},
+): Worker<Args> {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new InvalidOptionsError(
+      `defineWorker needs a non-empty name as its first argument, got ${String(name)}.`,
+    );
+  }
+  if (typeof perform !== 'function') {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}', perform): perform must be a function, got ${typeof perform}.`,
+    );
+  }
+  const unknown = Object.keys(options).filter((key) => !KNOWN_WORKER_OPTIONS.includes(key));
+  if (unknown.length) {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): unknown option ${unknown.map((k) => `"${k}"`).join(', ')}. Known options: ${KNOWN_WORKER_OPTIONS.join(', ')}.`,
+    );
+  }
+  const { maxConcurrency, timeout, warnAfter, retry, schema } = options;
+  if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): maxConcurrency must be an integer ≥ 1, got ${String(maxConcurrency)}.`,
+    );
+  }
+  for (const [key, value] of [
+    ['timeout', timeout],
+    ['warnAfter', warnAfter],
+  ] as const) {
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) {
+      throw new InvalidOptionsError(
+        `defineWorker('${name}'): ${key} must be a number of milliseconds > 0, got ${String(value)}.`,
+      );
+    }
+  }
+  if (retry !== undefined && typeof retry?.delayAfterFailure !== 'function') {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): retry must be a retry strategy such as retryWithIncreasingDelay() or retryWithoutDelay().`,
+    );
+  }
+  if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): schema must be a Standard Schema validator (zod, valibot, arktype).`,
+    );
+  }
+  return Object.freeze({ name, perform, options: Object.freeze({ ...options }) });
+}

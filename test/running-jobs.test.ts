@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  createToniq,
+  defineWorker,
+  InvalidArgumentsError,
+  NotStartedError,
+  UnknownWorkerError,
+} from '../src/index.js';
+import { eventually, nextEvent } from './harness/eventually.js';
+import { fixtureWorker, toniqFactory, useRedis } from './harness/fixtures.js';
+
+const server = useRedis();
+const newToniq = toniqFactory(server);
+
+describe('running jobs', () => {
+  it('runs an enqueued job in the enqueueing process with its arguments', async () => {
+    const seen: unknown[] = [];
+    const sendEmail = defineWorker('SendEmail', async (args: { to: string; subject: string }, ctx) => {
+      seen.push({ args, jobId: ctx.job.id, attempt: ctx.job.attempt });
+    });
+    const toniq = await newToniq({ workers: [sendEmail] });
+    const finished = nextEvent(toniq.events, 'finished');
+    const job = await toniq.enqueue(sendEmail, { to: 'a@example.com', subject: 'Hi' });
+    assert.equal(job.worker, 'SendEmail');
+    assert.equal(job.attempt, 1);
+    assert.equal(job.processId, toniq.processId);
+    assert.ok(job.createdAt instanceof Date);
+    assert.match(job.id, /^[0-9A-Z]{26}$/);
+    await finished;
+    assert.deepEqual(seen, [{ args: { to: 'a@example.com', subject: 'Hi' }, jobId: job.id, attempt: 1 }]);
+  });
+
+  it('persists the job before enqueue resolves and removes it once finished', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const waits = defineWorker('Waits', () => gate);
+    const toniq = await newToniq({ workers: [waits] });
+    const client = server.redis.client();
+    const job = await toniq.enqueue(waits);
+    const keys = await client.keys('*');
+    assert.equal(keys.length, 1);
+    assert.ok(await client.hexists(keys[0]!, job.id), 'the job is persisted while it runs');
+    release();
+    await eventually(async () => assert.equal(await client.hexists(keys[0]!, job.id), 0), {
+      what: 'the job to be removed',
+    });
+  });
+
+  it('runs jobs without arguments', async () => {
+    let ran = 0;
+    const ping = defineWorker('Ping', () => {
+      ran++;
+    });
+    const toniq = await newToniq({ workers: [ping] });
+    const finished = nextEvent(toniq.events, 'finished');
+    await toniq.enqueue(ping);
+    await finished;
+    assert.equal(ran, 1);
+  });
+
+  it('emits enqueued, started and finished in order', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    const events: string[] = [];
+    for (const name of ['enqueued', 'started', 'finished'] as const)
+      toniq.events.on(name, () => events.push(name));
+    const finished = nextEvent(toniq.events, 'finished');
+    await toniq.enqueue(fixtureWorker, { do: 'succeed' });
+    await finished;
+    assert.deepEqual(events, ['enqueued', 'started', 'finished']);
+  });
+
+  it('refuses a worker this process has not registered, naming it', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    const other = defineWorker('NotRegistered', () => {});
+    await assert.rejects(toniq.enqueue(other), (error: unknown) => {
+      assert.ok(error instanceof UnknownWorkerError);
+      assert.equal(error.code, 'TONIQ_UNKNOWN_WORKER');
+      assert.match(error.message, /"NotRegistered"/);
+      assert.match(error.message, /createToniq\(\{ workers/);
+      return true;
+    });
+  });
+
+  it('refuses to enqueue before start with a message that says to start', async () => {
+    const toniq = createToniq({ redisUrl: server.redis.url, workers: [fixtureWorker] });
+    await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), (error: unknown) => {
+      assert.ok(error instanceof NotStartedError);
+      assert.match(error.message, /await toniq\.start\(\)/);
+      return true;
+    });
+  });
+
+  it('refuses a negative delay and persists nothing', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    await assert.rejects(
+      toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: -1 }),
+      InvalidArgumentsError,
+    );
+    assert.deepEqual(await server.redis.client().keys('*'), []);
+  });
+
+  it('lets a listener that throws break nothing', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    toniq.events.on('started', () => {
+      throw new Error('listener bug');
+    });
+    const finished = nextEvent(toniq.events, 'finished');
+    await toniq.enqueue(fixtureWorker, { do: 'succeed' });
+    await finished;
+    assert.match(toniq.logger.text('error'), /listener of the "started" event threw/);
+  });
+});
