@@ -9,6 +9,7 @@ import { type RetryStrategy, retryWithIncreasingDelay } from './job/retry-strate
 import type { SerializableClass } from './job/serialization.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { JobStore } from './storage/job-store.js';
+import { keysFor } from './storage/keys.js';
 import type { Worker } from './worker.js';
 
 export interface ToniqOptions {
@@ -115,6 +116,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
       `createToniq: redisUrl must start with redis:// or rediss:// (TLS), like redis://127.0.0.1:6379/0; got ${JSON.stringify(resolved.redisUrl)}.`,
     );
   }
+  keysFor(resolved.keyPrefix); // throws a clear error for a prefix that cannot be used
   if (!['background', 'inline', 'manual'].includes(resolved.mode)) {
     throw new InvalidOptionsError(
       `createToniq: mode must be 'background', 'inline' or 'manual', got ${JSON.stringify(resolved.mode)}.`,

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidOptionsError, RedisUnreachableError, createToniq, defineWorker } from '../src/index.js';
+import { freePort, startRedis } from './harness/redis-server.js';
+import { fixtureWorker, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
+import { nextEvent } from './harness/eventually.js';
+
+const server = useRedis();
+const newToniq = toniqFactory(server);
+
+describe('configuration', () => {
+  it('refuses unknown options, listing the known ones', () => {
+    assert.throws(
+      () => createToniq({ redisURL: 'redis://x' } as never),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidOptionsError);
+        assert.equal(error.code, 'TONIQ_INVALID_OPTIONS');
+        assert.match(error.message, /unknown option "redisURL"/);
+        assert.match(error.message, /Known options: redisUrl, keyPrefix, workers/);
+        return true;
+      },
+    );
+  });
+
+  it('refuses bad values with what was expected', () => {
+    assert.throws(() => createToniq({ redisUrl: 'localhost:6379' }), /must start with redis:\/\/ or rediss:\/\//);
+    assert.throws(() => createToniq({ keyPrefix: '{x}' }), /keyPrefix must be a non-empty string without braces/);
+    assert.throws(() => createToniq({ enqueueTimeout: -5 }), /enqueueTimeout must be a positive number/);
+    assert.throws(() => createToniq({ workers: [fixtureWorker, fixtureWorker] }), /two workers are named "Fixture"/);
+    assert.throws(() => defineWorker('X', () => {}, { maxConcurency: 2 } as never), /unknown option "maxConcurency"/);
+    assert.throws(() => defineWorker('X', () => {}, { maxConcurrency: 0 }), /maxConcurrency must be an integer ≥ 1/);
+  });
+
+  it('takes the Redis URL from an async provider function at start', async () => {
+    let calls = 0;
+    const toniq = await newToniq({
+      redisUrl: async () => {
+        calls++;
+        return server.redis.url;
+      },
+      workers: [fixtureWorker],
+    });
+    assert.equal(calls, 1);
+    const finished = nextEvent(toniq.events, 'finished');
+    await toniq.enqueue(fixtureWorker, { do: 'succeed' });
+    await finished;
+  });
+
+  it('keeps every key under the prefix, inside a hash tag', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker], keyPrefix: 'myapp' });
+    await toniq.enqueue(fixtureWorker, { do: 'throw' }, { delayFor: 60_000 });
+    const keys = await server.redis.client().keys('*');
+    assert.ok(keys.length > 0);
+    for (const key of keys.filter((k) => k.includes('myapp'))) assert.match(key, /^\{myapp\}:/);
+  });
+
+  it('explains an unreachable Redis in one paragraph, with the password masked', async () => {
+    const port = await freePort();
+    const toniq = createToniq({ redisUrl: `redis://user:s3cret@127.0.0.1:${port}/0`, logger: recordingLogger() });
+    await assert.rejects(toniq.start(), (error: unknown) => {
+      assert.ok(error instanceof RedisUnreachableError);
+      assert.equal(error.code, 'TONIQ_REDIS_UNREACHABLE');
+      assert.match(error.message, new RegExp(`could not connect to Redis at redis://user:\\*\\*\\*@127.0.0.1:${port}/0`));
+      assert.doesNotMatch(error.message, /s3cret/);
+      assert.match(error.message, /Is the Redis server running/);
+      assert.match(error.message, /redisUrl/);
+      assert.ok(error.cause);
+      return true;
+    });
+  });
+
+  it('warns at start when Redis may evict keys', async () => {
+    const evicting = await startRedis({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    try {
+      const logger = recordingLogger();
+      const toniq = createToniq({ redisUrl: evicting.url, logger });
+      await toniq.start();
+      await toniq.stop();
+      assert.match(logger.text('warn'), /maxmemory-policy is "allkeys-lru".*noeviction/);
+    } finally {
+      await evicting.stop();
+    }
+  });
+
+  it('does not warn about eviction on a noeviction Redis', async () => {
+    const toniq = await newToniq();
+    assert.equal(toniq.logger.text('warn'), '');
+  });
+});
