@@ -67,14 +67,19 @@ export class RedisStore implements JobStore {
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => RETRY_BACKOFF_MS[Math.min(times - 1, RETRY_BACKOFF_MS.length - 1)]!,
     });
-    let firstError: unknown;
+    let lastError: unknown;
+    // Without an 'error' listener ioredis would crash the app; the outage is reported on 'close'.
     redis.on('error', (error) => {
-      firstError ??= error;
-      if (!this.#wasDown && !this.#closed) {
+      lastError = error;
+    });
+    redis.on('close', () => {
+      if (this.#redis && !this.#wasDown && !this.#closed) {
         this.#wasDown = true;
+        const reason = lastError instanceof Error ? ` (${lastError.message})` : '';
         logger.error(
-          { err: error },
-          `Lost the connection to Redis at ${maskRedisUrl(this.#url)}; reconnecting. Jobs keep running; finished jobs are removed from Redis once it is back.`,
+          { err: lastError },
+          `Lost the connection to Redis at ${maskRedisUrl(this.#url)}${reason}; reconnecting. ` +
+            `Running jobs go on; their outcomes are written once Redis is back, and enqueue fails until then.`,
         );
       }
     });
@@ -89,7 +94,7 @@ export class RedisStore implements JobStore {
       await redis.connect();
     } catch (error) {
       redis.disconnect();
-      throw new RedisUnreachableError(this.#url, { cause: firstError ?? error });
+      throw new RedisUnreachableError(this.#url, { cause: lastError ?? error });
     }
     this.#wasDown = false;
     this.#redis = defineScripts(redis);

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { StoppedError, defineWorker } from '../src/index.js';
+import { eventually, nextEvent } from './harness/eventually.js';
+import { fixtureWorker, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
+
+const server = useRedis();
+const newToniq = toniqFactory(server);
+
+describe('graceful stop', () => {
+  it('refuses new jobs once stop was called, saying why', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    await toniq.stop();
+    await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), (error: unknown) => {
+      assert.ok(error instanceof StoppedError);
+      assert.equal(error.code, 'TONIQ_STOPPED');
+      assert.match(error.message, /toniq is stopping or stopped, so it takes no new jobs/);
+      return true;
+    });
+  });
+
+  it('waits for running jobs, which finish and leave Redis', async () => {
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ workers: [fixtureWorker], keyPrefix });
+    let finished = 0;
+    toniq.events.on('finished', () => finished++);
+    const started = nextEvent(toniq.events, 'started');
+    await toniq.enqueue(fixtureWorker, { do: 'sleep', ms: 150 });
+    await started;
+    await toniq.stop({ timeout: 5000 });
+    assert.equal(finished, 1);
+    assert.deepEqual(await server.redis.client().keys(`{${keyPrefix}}:*`), []);
+  });
+
+  it('leaves jobs that outlast the timeout, and waiting ones, persisted', async () => {
+    const keyPrefix = randomPrefix();
+    let signal: AbortSignal | undefined;
+    const slow = defineWorker(
+      'SlowOne',
+      (_args: { n: number }, ctx) => {
+        signal = ctx.signal;
+        return new Promise(() => {});
+      },
+      { maxConcurrency: 1 },
+    );
+    const toniq = await newToniq({ workers: [slow], keyPrefix });
+    const started = nextEvent(toniq.events, 'started');
+    for (const n of [1, 2, 3]) await toniq.enqueue(slow, { n });
+    await started;
+    const before = Date.now();
+    await toniq.stop({ timeout: 100 });
+    assert.ok(Date.now() - before < 2000);
+    assert.ok(signal?.aborted, 'the running job is told to stop');
+    assert.equal(await server.redis.client().hlen(`{${keyPrefix}}:jobs:${toniq.processId}`), 3);
+    assert.match(toniq.logger.text('warn'), /stopped with 3 job\(s\) still running or waiting after 100 ms; they stay persisted/);
+  });
+
+  it('is idempotent and can be awaited twice', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    await Promise.all([toniq.stop(), toniq.stop()]);
+    await toniq.stop();
+    await eventually(() => assert.ok(true));
+  });
+});

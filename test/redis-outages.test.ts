@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Job, RedisUnavailableError, defineWorker } from '../src/index.js';
+import { eventually, nextEvent } from './harness/eventually.js';
+import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory } from './harness/fixtures.js';
+import { type TestRedis, startRedis } from './harness/redis-server.js';
+
+// One server per test: each test kills or pauses it.
+describe('Redis outages', () => {
+  let redis: TestRedis;
+  const holder = {
+    get redis() {
+      return redis;
+    },
+  };
+  const newToniq = toniqFactory(holder);
+  before(async () => {
+    redis = await startRedis({ appendonly: true });
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  it('enqueue rejects at once with a clear error while Redis is down, and recovers', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker], enqueueTimeout: 1000 });
+    await redis.kill();
+    const started = Date.now();
+    await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), (error: unknown) => {
+      assert.ok(error instanceof RedisUnavailableError);
+      assert.equal(error.code, 'TONIQ_REDIS_UNAVAILABLE');
+      assert.match(error.message, /Could not enqueue a job: Redis did not confirm the write within 1000 ms/);
+      assert.match(error.message, /enqueue it again once Redis is back/);
+      return true;
+    });
+    assert.ok(Date.now() - started <= 1500, 'within the bounded time');
+    await redis.restart();
+    await eventually(
+      async () => {
+        const finished = nextEvent(toniq.events, 'finished', { timeout: 500 });
+        await toniq.enqueue(fixtureWorker, { do: 'succeed' });
+        await finished;
+      },
+      { timeout: 10_000, what: 'enqueue to work again' },
+    );
+    assert.match(toniq.logger.text('error'), /Lost the connection to Redis/);
+  });
+
+  it('enqueue rejects within its timeout when Redis hangs, and leaves nothing behind once Redis answers', async () => {
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ workers: [fixtureWorker], enqueueTimeout: 300, keyPrefix });
+    redis.pause();
+    const started = Date.now();
+    try {
+      await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), RedisUnavailableError);
+      assert.ok(Date.now() - started < 1000);
+    } finally {
+      redis.resume();
+    }
+    const client = redis.client();
+    await eventually(async () => assert.deepEqual(await client.keys(`{${keyPrefix}}:*`), []), {
+      timeout: 5000,
+      what: 'the late write to be undone',
+    });
+  });
+
+  it('a job that finishes while Redis is away is removed once Redis is back', async () => {
+    let release!: () => void;
+    const gated = defineWorker('Gated', () => new Promise<void>((resolve) => (release = resolve)));
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ workers: [gated], keyPrefix });
+    const started = nextEvent(toniq.events, 'started');
+    const job = await toniq.enqueue(gated);
+    await started;
+    await redis.kill();
+    const finished = nextEvent<[Job]>(toniq.events, 'finished');
+    release();
+    await finished;
+    await redis.restart();
+    const client = redis.client();
+    assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 1, 'still persisted after the outage');
+    await eventually(async () => assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 0), {
+      timeout: 10_000,
+      what: 'the finished job to be removed',
+    });
+  });
+
+  it('delayed jobs still run after an outage; the loops survive it', async () => {
+    const logger = recordingLogger();
+    const toniq = await newToniq({ workers: [fixtureWorker], delayedJobsPollInterval: 50, logger });
+    const job = await toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 400 });
+    await redis.kill();
+    await eventually(() => assert.match(logger.text('error'), /Could not check for due delayed jobs/), { timeout: 3000 });
+    await redis.restart();
+    await nextEvent<[Job]>(toniq.events, 'finished', { filter: (done) => done.id === job.id, timeout: 10_000 });
+  });
+});
