@@ -12,34 +12,38 @@ export { MemoryStore } from './storage/memory-store.js';
 export type JobOutcome = { state: 'finished'; job: Job } | { state: 'failed'; job: FailedJob; error: Error };
 
 /**
- * Waits until the job finishes or lands in the failed list (retries are waited through), or
- * rejects after `timeout` ms (default 10 000). Call it right after enqueue, before the job can end.
+ * Waits until a job finishes or lands in the failed list (retries are waited through), or
+ * rejects after `timeout` ms (default 10 000). Pass the promise that enqueue returns, so that a
+ * job that ends at once is not missed; a job object works too when the job cannot have ended yet.
  *
  * @example
- * const job = await toniq.enqueue(sendEmail, { to: 'a@example.com' });
- * const outcome = await waitForJob(toniq, job);
+ * const outcome = await waitForJob(toniq, toniq.enqueue(sendEmail, { to: 'a@example.com' }));
  * assert.equal(outcome.state, 'finished');
  */
 export function waitForJob(
   toniq: Toniq,
-  job: { id: string },
+  job: { id: string } | Promise<{ id: string }>,
   options: { timeout?: number } = {},
 ): Promise<JobOutcome> {
   const timeout = options.timeout ?? 10_000;
+  // Outcomes seen before the id is known (the enqueue promise has not resolved yet).
+  const early = new Map<string, JobOutcome>();
+  let id: string | undefined;
   return new Promise((resolve, reject) => {
-    const onFinished = (finished: Job) => {
-      if (finished.id !== job.id) return;
-      done();
-      resolve({ state: 'finished', job: finished });
+    const settle = (outcome: JobOutcome) => {
+      if (id === undefined) early.set(outcome.job.id, outcome);
+      else if (outcome.job.id === id) {
+        done();
+        resolve(outcome);
+      }
     };
-    const onFailed = (failed: FailedJob, error: Error) => {
-      if (failed.id !== job.id) return;
-      done();
-      resolve({ state: 'failed', job: failed, error });
-    };
+    const onFinished = (finished: Job) => settle({ state: 'finished', job: finished });
+    const onFailed = (failed: FailedJob, error: Error) => settle({ state: 'failed', job: failed, error });
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`Job #${job.id} neither finished nor failed within ${timeout} ms.`));
+      reject(
+        new Error(`Job #${id ?? '(not yet enqueued)'} neither finished nor failed within ${timeout} ms.`),
+      );
     }, timeout);
     function done() {
       clearTimeout(timer);
@@ -48,5 +52,17 @@ export function waitForJob(
     }
     toniq.events.on('finished', onFinished);
     toniq.events.on('failed', onFailed);
+    Promise.resolve(job).then(
+      (resolved) => {
+        id = resolved.id;
+        const outcome = early.get(id);
+        early.clear();
+        if (outcome) settle(outcome);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
   });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidOptionsError, RedisUnreachableError, createToniq, defineWorker } from '../src/index.js';
-import { freePort, startRedis } from './harness/redis-server.js';
-import { fixtureWorker, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
+import { createToniq, defineWorker, InvalidOptionsError, RedisUnreachableError } from '../src/index.js';
 import { nextEvent } from './harness/eventually.js';
+import { fixtureWorker, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
+import { freePort, startRedis } from './harness/redis-server.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
@@ -23,12 +23,27 @@ describe('configuration', () => {
   });
 
   it('refuses bad values with what was expected', () => {
-    assert.throws(() => createToniq({ redisUrl: 'localhost:6379' }), /must start with redis:\/\/ or rediss:\/\//);
-    assert.throws(() => createToniq({ keyPrefix: '{x}' }), /keyPrefix must be a non-empty string without braces/);
+    assert.throws(
+      () => createToniq({ redisUrl: 'localhost:6379' }),
+      /must start with redis:\/\/ or rediss:\/\//,
+    );
+    assert.throws(
+      () => createToniq({ keyPrefix: '{x}' }),
+      /keyPrefix must be a non-empty string without braces/,
+    );
     assert.throws(() => createToniq({ enqueueTimeout: -5 }), /enqueueTimeout must be a positive number/);
-    assert.throws(() => createToniq({ workers: [fixtureWorker, fixtureWorker] }), /two workers are named "Fixture"/);
-    assert.throws(() => defineWorker('X', () => {}, { maxConcurency: 2 } as never), /unknown option "maxConcurency"/);
-    assert.throws(() => defineWorker('X', () => {}, { maxConcurrency: 0 }), /maxConcurrency must be an integer ≥ 1/);
+    assert.throws(
+      () => createToniq({ workers: [fixtureWorker, fixtureWorker] }),
+      /two workers are named "Fixture"/,
+    );
+    assert.throws(
+      () => defineWorker('X', () => {}, { maxConcurency: 2 } as never),
+      /unknown option "maxConcurency"/,
+    );
+    assert.throws(
+      () => defineWorker('X', () => {}, { maxConcurrency: 0 }),
+      /maxConcurrency must be an integer ≥ 1/,
+    );
   });
 
   it('takes the Redis URL from an async provider function at start', async () => {
@@ -56,11 +71,17 @@ describe('configuration', () => {
 
   it('explains an unreachable Redis in one paragraph, with the password masked', async () => {
     const port = await freePort();
-    const toniq = createToniq({ redisUrl: `redis://user:s3cret@127.0.0.1:${port}/0`, logger: recordingLogger() });
+    const toniq = createToniq({
+      redisUrl: `redis://user:s3cret@127.0.0.1:${port}/0`,
+      logger: recordingLogger(),
+    });
     await assert.rejects(toniq.start(), (error: unknown) => {
       assert.ok(error instanceof RedisUnreachableError);
       assert.equal(error.code, 'TONIQ_REDIS_UNREACHABLE');
-      assert.match(error.message, new RegExp(`could not connect to Redis at redis://user:\\*\\*\\*@127.0.0.1:${port}/0`));
+      assert.match(
+        error.message,
+        new RegExp(`could not connect to Redis at redis://user:\\*\\*\\*@127.0.0.1:${port}/0`),
+      );
       assert.doesNotMatch(error.message, /s3cret/);
       assert.match(error.message, /Is the Redis server running/);
       assert.match(error.message, /redisUrl/);

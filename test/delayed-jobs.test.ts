@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Job, defineWorker } from '../src/index.js';
+import { defineWorker, type Job } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -70,7 +70,9 @@ describe('delayed jobs', () => {
     const toniq = await newToniq({ workers: [remember] });
     let finished = 0;
     toniq.events.on('finished', () => finished++);
-    await Promise.all(Array.from({ length: 2500 }, (_, i) => toniq.enqueue(remember, { label: `n${i}` }, { delayFor: 20 })));
+    await Promise.all(
+      Array.from({ length: 2500 }, (_, i) => toniq.enqueue(remember, { label: `n${i}` }, { delayFor: 20 })),
+    );
     await eventually(() => assert.equal(finished, 2500), { timeout: 10_000 });
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FailedJob, type Job, JobNotFoundError, defineWorker, noRetry } from '../src/index.js';
+import { defineWorker, type FailedJob, type Job, JobNotFoundError, noRetry } from '../src/index.js';
 import { nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StoppedError, defineWorker } from '../src/index.js';
+import { defineWorker, StoppedError } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -52,7 +52,10 @@ describe('graceful stop', () => {
     assert.ok(Date.now() - before < 2000);
     assert.ok(signal?.aborted, 'the running job is told to stop');
     assert.equal(await server.redis.client().hlen(`{${keyPrefix}}:jobs:${toniq.processId}`), 3);
-    assert.match(toniq.logger.text('warn'), /stopped with 3 job\(s\) still running or waiting after 100 ms; they stay persisted/);
+    assert.match(
+      toniq.logger.text('warn'),
+      /stopped with 3 job\(s\) still running or waiting after 100 ms; they stay persisted/,
+    );
   });
 
   it('is idempotent and can be awaited twice', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Job, RedisUnavailableError, defineWorker } from '../src/index.js';
+import { defineWorker, type Job, RedisUnavailableError } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory } from './harness/fixtures.js';
-import { type TestRedis, startRedis } from './harness/redis-server.js';
+import { startRedis, type TestRedis } from './harness/redis-server.js';
 
 // One server per test: each test kills or pauses it.
 describe('Redis outages', () => {
@@ -77,11 +77,18 @@ describe('Redis outages', () => {
     await finished;
     await redis.restart();
     const client = redis.client();
-    assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 1, 'still persisted after the outage');
-    await eventually(async () => assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 0), {
-      timeout: 10_000,
-      what: 'the finished job to be removed',
-    });
+    assert.equal(
+      await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id),
+      1,
+      'still persisted after the outage',
+    );
+    await eventually(
+      async () => assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 0),
+      {
+        timeout: 10_000,
+        what: 'the finished job to be removed',
+      },
+    );
   });
 
   it('delayed jobs still run after an outage; the loops survive it', async () => {
@@ -89,8 +96,13 @@ describe('Redis outages', () => {
     const toniq = await newToniq({ workers: [fixtureWorker], delayedJobsPollInterval: 50, logger });
     const job = await toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 400 });
     await redis.kill();
-    await eventually(() => assert.match(logger.text('error'), /Could not check for due delayed jobs/), { timeout: 3000 });
+    await eventually(() => assert.match(logger.text('error'), /Could not check for due delayed jobs/), {
+      timeout: 3000,
+    });
     await redis.restart();
-    await nextEvent<[Job]>(toniq.events, 'finished', { filter: (done) => done.id === job.id, timeout: 10_000 });
+    await nextEvent<[Job]>(toniq.events, 'finished', {
+      filter: (done) => done.id === job.id,
+      timeout: 10_000,
+    });
   });
 });

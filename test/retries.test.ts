@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Job, defineWorker, retryWithIncreasingDelay, retryWithoutDelay } from '../src/index.js';
+import { defineWorker, type Job, retryWithIncreasingDelay, retryWithoutDelay } from '../src/index.js';
 import { decodeRecord } from '../src/job/job-record.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';

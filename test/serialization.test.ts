@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentsError, createToniq, defineWorker } from '../src/index.js';
+import { createToniq, defineWorker, InvalidArgumentsError } from '../src/index.js';
 import { ArgumentCodec, deserializeValue, serializeValue } from '../src/job/serialization.js';
 import { nextEvent } from './harness/eventually.js';
 import { toniqFactory, useRedis } from './harness/fixtures.js';

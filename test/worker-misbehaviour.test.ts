@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FailedJob, JobTimeoutError, WorkerThrewNonErrorError, defineWorker, noRetry } from '../src/index.js';
+import {
+  defineWorker,
+  type FailedJob,
+  JobTimeoutError,
+  noRetry,
+  WorkerThrewNonErrorError,
+} from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
-import { type Outcome, fixtureWorker, toniqFactory, useRedis } from './harness/fixtures.js';
+import { fixtureWorker, type Outcome, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
@@ -32,7 +38,10 @@ describe('a worker that misbehaves fails readably', () => {
     const { job, error } = await failureOf({ do: 'throw-string' });
     assert.ok(error instanceof WorkerThrewNonErrorError);
     assert.equal(error.cause, 'a plain string');
-    assert.equal(job.error.message, 'The worker threw the string "a plain string" instead of an Error. Throw an Error to get a stack trace.');
+    assert.equal(
+      job.error.message,
+      'The worker threw the string "a plain string" instead of an Error. Throw an Error to get a stack trace.',
+    );
   });
 
   it('throwing undefined says so', async () => {
@@ -42,7 +51,10 @@ describe('a worker that misbehaves fails readably', () => {
 
   it('throwing an object shows the object', async () => {
     const { job } = await failureOf({ do: 'throw-object' });
-    assert.match(job.error.message, /^The worker threw the object \{ reason: 'an object' \} instead of an Error/);
+    assert.match(
+      job.error.message,
+      /^The worker threw the object \{ reason: 'an object' \} instead of an Error/,
+    );
   });
 
   it('a job that never settles is failed by its timeout, and its signal is aborted', async () => {
@@ -62,17 +74,27 @@ describe('a worker that misbehaves fails readably', () => {
     assert.ok(error instanceof JobTimeoutError);
     assert.equal(error.code, 'TONIQ_JOB_TIMEOUT');
     assert.equal(failedJob.error.name, 'JobTimeoutError');
-    assert.match(error.message, new RegExp(`Job #${job.id} \\(Hangs\\) did not finish within its timeout of 50 ms`));
+    assert.match(
+      error.message,
+      new RegExp(`Job #${job.id} \\(Hangs\\) did not finish within its timeout of 50 ms`),
+    );
     assert.ok(signal?.aborted);
     assert.equal(signal?.reason, error);
   });
 
   it('warns when a job runs longer than warnAfter, once', async () => {
-    const slow = defineWorker('Slow', () => new Promise((resolve) => setTimeout(resolve, 150)), { warnAfter: 40 });
+    const slow = defineWorker('Slow', () => new Promise((resolve) => setTimeout(resolve, 150)), {
+      warnAfter: 40,
+    });
     const toniq = await newToniq({ workers: [slow] });
     const finished = nextEvent(toniq.events, 'finished');
     const job = await toniq.enqueue(slow);
-    await eventually(() => assert.match(toniq.logger.text('warn'), new RegExp(`Job #${job.id} \\(Slow\\) has been running for \\d+ ms`)));
+    await eventually(() =>
+      assert.match(
+        toniq.logger.text('warn'),
+        new RegExp(`Job #${job.id} \\(Slow\\) has been running for \\d+ ms`),
+      ),
+    );
     await finished;
     assert.equal(toniq.logger.lines.filter((l) => l.level === 'warn').length, 1);
   });
@@ -89,7 +111,10 @@ describe('a worker that misbehaves fails readably', () => {
     const [failedJob, error] = await nextEvent<[FailedJob, Error]>(after.events, 'failed');
     assert.equal(failedJob.worker, 'Retired');
     assert.equal(error.name, 'UnknownWorkerError');
-    assert.match(failedJob.error.message, /No worker named "Retired" is registered in this process \(registered: "Fixture"\)/);
+    assert.match(
+      failedJob.error.message,
+      /No worker named "Retired" is registered in this process \(registered: "Fixture"\)/,
+    );
     assert.match(failedJob.error.message, /createToniq\(\{ workers: \[\.\.\.\] \}\)/);
     assert.equal((await after.failedJobs()).length, 1);
   });
