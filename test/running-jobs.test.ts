@@ -113,3 +113,18 @@ describe('running jobs', () => {
     assert.match(toniq.logger.text('error'), /listener of the "started" event threw/);
   });
 });
+
+describe('the job context', () => {
+  it('gives the worker a logger that tags lines with the job', async () => {
+    const chatty = defineWorker('Chatty', (_args: undefined, ctx) => {
+      ctx.log.info({ extra: 1 }, 'hello');
+    });
+    const toniq = await newToniq({ workers: [chatty] });
+    const finished = nextEvent(toniq.events, 'finished');
+    const job = await toniq.enqueue(chatty);
+    await finished;
+    const line = toniq.logger.lines.find((l) => l.msg.endsWith('hello'));
+    assert.equal(line?.msg, `Job #${job.id} (Chatty): hello`);
+    assert.deepEqual(line?.obj, { jobId: job.id, worker: 'Chatty', extra: 1 });
+  });
+});

@@ -34,6 +34,7 @@ export class RedisStore implements JobStore {
   #closed = false;
   #wasDown = false;
   readonly #adds = new Map<string, WriteCoalescer<StoredJob>>();
+  readonly #delayedAdds = new Map<string, WriteCoalescer<DelayedStoredJob>>();
   /** Per process: ids finished here whose removal Redis has not confirmed yet. */
   readonly #finishes = new Map<string, Set<string>>();
   #finishWaiters: Array<() => void> = [];
@@ -212,14 +213,19 @@ export class RedisStore implements JobStore {
     return Object.entries(all).map(([id, record]) => ({ id, record }));
   }
 
-  async addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
-    const args: Array<string | Buffer> = [];
-    for (const job of jobs) args.push(job.id, job.record, scoreOf(job.dueAt));
-    await this.#client.addDelayedJobs(
-      this.#keys.delayed(processId),
-      this.#keys.delayedJobs(processId),
-      ...args,
-    );
+  addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
+    let coalescer = this.#delayedAdds.get(processId);
+    if (!coalescer) {
+      const delayedKey = this.#keys.delayed(processId);
+      const delayedJobsKey = this.#keys.delayedJobs(processId);
+      coalescer = new WriteCoalescer<DelayedStoredJob>((batch) => {
+        const args: Array<string | Buffer> = [];
+        for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
+        return this.#client.addDelayedJobs(delayedKey, delayedJobsKey, ...args);
+      });
+      this.#delayedAdds.set(processId, coalescer);
+    }
+    return coalescer.add(jobs);
   }
 
   async scheduleRetry(processId: string, job: DelayedStoredJob): Promise<boolean> {
