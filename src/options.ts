@@ -51,8 +51,8 @@ export interface ToniqOptions {
    */
   mode?: 'background' | 'inline' | 'manual';
   /**
-   * This process's id in Redis. Default: `<hostname>:<pid>:<random>`, new at every start. Set a
-   * stable id (say, a container name) to pick up this process's own jobs after a restart.
+   * This process's id in Redis. Default: `<hostname>:<pid>:<random>`, new for every toniq instance.
+   * Set a stable id (say, a container name) to pick up this process's own jobs after a restart.
    */
   processId?: string;
   /** How long enqueue waits for Redis to confirm before rejecting, in ms. Default: 5000. */

@@ -124,9 +124,10 @@ export class Toniq {
       runner.runStored(await store.listJobs(o.processId));
       this.#timer.start();
     }
+    const where = o.store ? `on a ${o.store.constructor.name}` : `on Redis, key prefix "${o.keyPrefix}"`;
     o.logger.info(
       {},
-      `toniq started as process ${o.processId} (key prefix "${o.keyPrefix}") with workers: ${[...this.#workers.keys()].join(', ') || 'none'}.`,
+      `toniq started as process ${o.processId} (${where}) with workers: ${[...this.#workers.keys()].join(', ') || 'none'}.`,
     );
   }
 
@@ -217,9 +218,11 @@ export class Toniq {
       store.finishJobs(this.#o.processId, [id]),
     );
     this.#emit('enqueued', job);
-    if (this.#o.mode === 'background') void this.#runner!.run(record, { value });
+    const stored = { id, record: bytes };
+    if (this.#o.mode === 'background') void this.#runner!.run(stored);
     else if (this.#o.mode === 'inline') {
-      const outcome = await this.#runner!.run(record, { value });
+      // Inline mode is for tests: a failure rejects enqueue and goes to the failed list, no retries.
+      const outcome = await this.#runner!.run(stored, { retryable: false });
       if (!outcome.ok) throw outcome.error;
     }
     return job;
@@ -250,7 +253,7 @@ export class Toniq {
   async flushDelayedJobs(): Promise<number> {
     const store = this.#requireStarted('flush delayed jobs');
     const jobs = await store.takeAllDelayedJobs(this.#o.processId);
-    if (this.#o.mode !== 'manual') this.#runner!.runStored(jobs);
+    if (this.#o.mode !== 'manual') this.#runner!.runStored(jobs, { retryable: this.#o.mode !== 'inline' });
     return jobs.length;
   }
 
@@ -276,14 +279,14 @@ export class Toniq {
       createdAt: old.createdAt,
     };
     if (old.hasClasses) fresh.hasClasses = true;
-    if (!(await store.retryFailedJob(this.#o.processId, { id, record: encodeRecord(fresh) })))
-      throw new JobNotFoundError(id);
-    const retried = this.#runner!.run(fresh);
-    if (this.#o.mode === 'inline') await retried;
+    const stored = { id, record: encodeRecord(fresh) };
+    if (!(await store.retryFailedJob(this.#o.processId, stored))) throw new JobNotFoundError(id);
+    if (this.#o.mode === 'background') void this.#runner!.run(stored);
+    else if (this.#o.mode === 'inline') await this.#runner!.run(stored, { retryable: false });
     return {
       id,
       worker: fresh.worker,
-      args: fresh.args,
+      args: old.hasClasses ? this.#codec.decode(old.args) : old.args,
       attempt: 1,
       createdAt: new Date(fresh.createdAt),
       processId: this.#o.processId,
@@ -310,14 +313,12 @@ export class Toniq {
       if (options.withDelayed) await store.takeAllDelayedJobs(this.#o.processId);
       const held = await store.listJobs(this.#o.processId);
       if (!held.length) return counts;
-      const outcomes = await Promise.all(
-        held.map(({ id, record }) => this.#runner!.run(decodeRecord(record, id, 'the memory store'))),
-      );
+      const outcomes = await Promise.all(held.map((stored) => this.#runner!.run(stored)));
       for (const outcome of outcomes) outcome.ok ? counts.finished++ : counts.failedAttempts++;
     }
   }
 
-  /** The jobs this process holds: waiting or running, then delayed (for assertions in tests). */
+  /** The jobs this process holds to run now: waiting or running, not delayed (for assertions in tests). */
   async heldJobs(): Promise<Job[]> {
     const store = this.#requireStarted('list held jobs');
     const records = (await store.listJobs(this.#o.processId)).map(({ id, record }) =>

@@ -65,6 +65,30 @@ describe('automatic retries', () => {
     assert.deepEqual(waits, [250, 4000, 20250, 64000, 156250]);
   });
 
+  it('gives every attempt the arguments as enqueued, even when the caller or an attempt changed them', async () => {
+    const seen: number[][] = [];
+    const mutates = defineWorker(
+      'Mutates',
+      (args: { list: number[] }) => {
+        seen.push([...args.list]);
+        args.list.push(99);
+        throw new Error('x');
+      },
+      { retry: retryWithoutDelay() },
+    );
+    const toniq = await newToniq({ workers: [mutates] });
+    const failed = nextEvent(toniq.events, 'failed');
+    const args = { list: [1, 2, 3] };
+    await toniq.enqueue(mutates, args);
+    args.list.pop();
+    await failed;
+    assert.deepEqual(seen, [
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
+  });
+
   it('lets a worker strategy override the default one', async () => {
     let runs = 0;
     const worker = defineWorker(

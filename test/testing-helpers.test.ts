@@ -23,6 +23,9 @@ describe('testing helpers for apps', () => {
     await toniq.enqueue(deliver, { to: 'ann' });
     assert.deepEqual(delivered, ['ann']);
     await assert.rejects(toniq.enqueue(deliver, { to: 'nobody' }), /no such recipient/);
+    const [failed] = await toniq.failedJobs();
+    assert.equal(failed?.attempts, 1, 'inline mode does not retry in the background');
+    assert.deepEqual(await toniq.heldJobs(), []);
     await toniq.stop();
   });
 
@@ -47,7 +50,11 @@ describe('testing helpers for apps', () => {
     assert.deepEqual(await toniq.drain(), { finished: 1, failedAttempts: 1 });
     assert.deepEqual(delivered, ['bob']);
     assert.deepEqual(await toniq.drain({ withDelayed: true }), { finished: 0, failedAttempts: 2 });
-    assert.equal((await toniq.failedJobs()).length, 1);
+    const [failed] = await toniq.failedJobs();
+    assert.equal(failed?.attempts, 3);
+    delivered.length = 0;
+    await toniq.retry(failed!);
+    assert.equal((await toniq.heldJobs()).length, 1, 'a retried job waits for drain in manual mode');
     await toniq.stop();
   });
 

@@ -37,6 +37,11 @@ export interface JobRunnerOptions {
   onRetryScheduled: (dueAt: number) => void;
 }
 
+export interface RunOptions {
+  /** False fails the job at its first failure, whatever the retry strategy (inline mode). Default: true. */
+  retryable?: boolean;
+}
+
 interface RunningJob {
   job: Job;
   startedAt: number;
@@ -71,57 +76,61 @@ export class JobRunner {
     return this.#waiting;
   }
 
-  /** Decodes persisted jobs and runs them. A record that cannot be read goes to the failed list. */
-  runStored(stored: readonly StoredJob[]): void {
-    for (const { id, record } of stored) {
-      let decoded: JobRecord;
-      try {
-        decoded = decodeRecord(record, id, `the jobs of process ${this.#o.processId}`);
-      } catch (error) {
-        this.#o.logger.error({ err: error, jobId: id }, (error as Error).message);
-        void this.#failUnreadable(id, record, error as Error);
-        continue;
-      }
-      void this.run(decoded);
-    }
+  /** Runs persisted jobs (see run). */
+  runStored(stored: readonly StoredJob[], options?: RunOptions): void {
+    for (const job of stored) void this.run(job, options);
   }
 
   /**
    * Runs a persisted job; resolves once its outcome is recorded (or, if toniq stops first, left
-   * persisted). With `args`, the caller's own argument values are used instead of decoding.
+   * persisted). The worker gets its own copy of the arguments, decoded from the stored bytes, so
+   * nothing the caller or an attempt changes leaks into a retry. A record that cannot be read
+   * goes to the failed list.
    */
-  run(record: JobRecord, args?: { value: unknown }): Promise<Outcome> {
+  run(stored: StoredJob, options: RunOptions = {}): Promise<Outcome> {
+    let record: JobRecord;
+    try {
+      record = decodeRecord(stored.record, stored.id, `the jobs of process ${this.#o.processId}`);
+    } catch (error) {
+      this.#o.logger.error({ err: error, jobId: stored.id }, (error as Error).message);
+      return this.#failUnreadable(stored.id, stored.record, error as Error);
+    }
     const worker = this.#o.workers.get(record.worker);
     if (!worker) {
       const error = new UnknownWorkerError(record.worker, [...this.#o.workers.keys()]);
-      return this.#settle(record, this.#toJob(record, record.args), { ok: false, error }, false);
+      return this.#settle(stored, record, this.#toJob(record, record.args), { ok: false, error }, false);
     }
     let job: Job;
     try {
-      job = this.#toJob(
-        record,
-        args ? args.value : record.hasClasses ? this.#o.codec.decode(record.args) : record.args,
-      );
+      job = this.#toJob(record, record.hasClasses ? this.#o.codec.decode(record.args) : record.args);
     } catch (error) {
       return this.#settle(
+        stored,
         record,
         this.#toJob(record, undefined),
         { ok: false, error: error as Error },
         false,
       );
     }
+    const retryable = options.retryable ?? true;
     const limiter = this.#limiters.get(worker.name);
-    if (!limiter) return this.#attempt(worker, record, job);
+    if (!limiter) return this.#attempt(worker, stored, record, job, retryable);
     this.#waiting++;
     return new Promise((resolve) => {
       limiter.run(async () => {
         this.#waiting--;
-        resolve(await this.#attempt(worker, record, job));
+        resolve(await this.#attempt(worker, stored, record, job, retryable));
       });
     });
   }
 
-  async #attempt(worker: Worker<any>, record: JobRecord, job: Job): Promise<Outcome> {
+  async #attempt(
+    worker: Worker<any>,
+    stored: StoredJob,
+    record: JobRecord,
+    job: Job,
+    retryable: boolean,
+  ): Promise<Outcome> {
     if (this.#stopped) return { ok: false, error: new Error('stopped') };
     const now = this.#o.now();
     const controller = new AbortController();
@@ -137,12 +146,18 @@ export class JobRunner {
     const outcome = await performJob(worker, job, this.#jobLogger(job), controller);
     this.#running.delete(job.id);
     if (this.#stopped) return outcome; // left persisted: it runs again after a restart or takeover
-    await this.#settle(record, job, outcome, true);
+    await this.#settle(stored, record, job, outcome, retryable);
     this.#notifyIfIdle();
     return outcome;
   }
 
-  async #settle(record: JobRecord, job: Job, outcome: Outcome, retryable: boolean): Promise<Outcome> {
+  async #settle(
+    stored: StoredJob,
+    record: JobRecord,
+    job: Job,
+    outcome: Outcome,
+    retryable: boolean,
+  ): Promise<Outcome> {
     const { store, processId, now } = this.#o;
     if (outcome.ok) {
       void store.finishJobs(processId, [record.id]);
@@ -163,9 +178,11 @@ export class JobRunner {
         );
       }
     }
+    // Written from the stored bytes, not from `record`, whose arguments the worker may have changed.
+    const pristine = decodeRecord(stored.record, stored.id, 'memory');
     if (delay !== null && delay >= 0) {
       const dueAt = now() + delay;
-      const next: JobRecord = { ...record, attempt: record.attempt + 1, dueAt };
+      const next: JobRecord = { ...pristine, attempt: record.attempt + 1, dueAt };
       delete next.failed;
       const moved = await this.#persist(`schedule the retry of job #${record.id}`, () =>
         store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
@@ -180,7 +197,7 @@ export class JobRunner {
     const failedAt = now();
     const jobError = toJobError(error);
     const failedRecord: JobRecord = {
-      ...record,
+      ...pristine,
       failed: { error: jobError, attempts: record.attempt, failedAt, processId },
     };
     delete failedRecord.dueAt;
@@ -205,7 +222,7 @@ export class JobRunner {
     return outcome;
   }
 
-  async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<void> {
+  async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {
     const failedAt = this.#o.now();
     const record: JobRecord = {
       v: 1,
@@ -219,6 +236,7 @@ export class JobRunner {
     await this.#persist(`move unreadable job #${id} to the failed list`, () =>
       this.#o.store.failJob(this.#o.processId, { id, record: encodeRecord(record) }, failedAt),
     );
+    return { ok: false, error };
   }
 
   /** Tries a store call until it lands; gives up (leaving the job persisted) when toniq stops. */
