@@ -14,7 +14,8 @@ export type ToniqErrorCode =
   | 'TONIQ_JOB_TIMEOUT'
   | 'TONIQ_WORKER_THREW_NON_ERROR'
   | 'TONIQ_CORRUPT_JOB_RECORD'
-  | 'TONIQ_JOB_NOT_FOUND';
+  | 'TONIQ_JOB_NOT_FOUND'
+  | 'TONIQ_NO_SUCH_PROCESS';
 
 export class ToniqError extends Error {
   readonly code: ToniqErrorCode;
@@ -160,5 +161,15 @@ export function maskRedisUrl(url: string): string {
     return parsed.toString();
   } catch {
     return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+  }
+}
+
+/** enqueueOn named a process that is not alive, or that does not register the worker; or enqueueAnywhere found none. */
+export class NoSuchProcessError extends ToniqError {
+  constructor(message: string) {
+    super(
+      'TONIQ_NO_SUCH_PROCESS',
+      `${message} Call toniq.processes() to see the live processes and their workers.`,
+    );
   }
 }

@@ -17,6 +17,8 @@ export interface ToniqEvents {
   retrying: [job: Job, error: Error, dueAt: Date];
   /** A job used up its retries and is now in the failed list. */
   failed: [job: FailedJob, error: Error];
+  /** This process took over the jobs of a dead (or stopped) process; they run here now. */
+  takenOver: [takeover: { processId: string; jobs: number; delayedJobs: number }];
 }
 
 export type ToniqEventEmitter = EventEmitter<ToniqEvents>;

@@ -61,6 +61,25 @@ export interface ToniqOptions {
   delayedJobsPollInterval?: number;
   /** How long stop() waits for running jobs when not told, in ms. Default: 30 000. */
   stopTimeout?: number;
+  /**
+   * How often this process refreshes its heartbeat in Redis, in ms (from a worker thread, so a
+   * busy event loop does not delay it). Default: 2000.
+   */
+  heartbeatInterval?: number;
+  /**
+   * How long after its last heartbeat a process counts as dead and its jobs are taken over, in
+   * ms. Default: 10 000. Must be well above heartbeatInterval.
+   * @example { deadAfter: 30_000 } // for processes with long GC pauses
+   */
+  deadAfter?: number;
+  /** How often to look for dead processes, in ms. Default: heartbeatInterval. */
+  takeoverCheckInterval?: number;
+  /**
+   * How long the main event loop may make no progress before the heartbeat stops, so that a hung
+   * process is taken over, in ms. Default: 300 000 (5 minutes). CPU-heavy jobs that block the
+   * loop for less than this keep their process alive.
+   */
+  maxEventLoopStall?: number;
   /** The clock, in epoch ms. Default: `Date.now`. Tests may pass their own. */
   now?: () => number;
 }
@@ -78,6 +97,10 @@ export const KNOWN_OPTIONS = [
   'enqueueTimeout',
   'delayedJobsPollInterval',
   'stopTimeout',
+  'heartbeatInterval',
+  'deadAfter',
+  'takeoverCheckInterval',
+  'maxEventLoopStall',
   'now',
 ] as const;
 
@@ -106,6 +129,10 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
     enqueueTimeout: options.enqueueTimeout ?? 5000,
     delayedJobsPollInterval: options.delayedJobsPollInterval ?? 1000,
     stopTimeout: options.stopTimeout ?? 30_000,
+    heartbeatInterval: options.heartbeatInterval ?? 2000,
+    deadAfter: options.deadAfter ?? 10_000,
+    takeoverCheckInterval: options.takeoverCheckInterval ?? options.heartbeatInterval ?? 2000,
+    maxEventLoopStall: options.maxEventLoopStall ?? 300_000,
     now: options.now ?? Date.now,
   };
   if (typeof resolved.redisUrl !== 'string' && typeof resolved.redisUrl !== 'function') {
@@ -127,13 +154,27 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
       `createToniq: processId must be a non-empty string without spaces or braces, got ${JSON.stringify(resolved.processId)}.`,
     );
   }
-  for (const key of ['enqueueTimeout', 'delayedJobsPollInterval', 'stopTimeout'] as const) {
+  for (const key of [
+    'enqueueTimeout',
+    'delayedJobsPollInterval',
+    'stopTimeout',
+    'heartbeatInterval',
+    'deadAfter',
+    'takeoverCheckInterval',
+    'maxEventLoopStall',
+  ] as const) {
     const value = resolved[key];
     if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
       throw new InvalidOptionsError(
         `createToniq: ${key} must be a positive number of milliseconds, got ${String(value)}.`,
       );
     }
+  }
+  if (resolved.deadAfter < resolved.heartbeatInterval * 2) {
+    throw new InvalidOptionsError(
+      `createToniq: deadAfter (${resolved.deadAfter} ms) must be at least twice heartbeatInterval (${resolved.heartbeatInterval} ms), ` +
+        `or one late heartbeat would get a live process's jobs taken over.`,
+    );
   }
   if (!Array.isArray(resolved.workers))
     throw new InvalidOptionsError('createToniq: workers must be an array of workers made by defineWorker().');

@@ -20,6 +20,7 @@ import { ArgumentCodec } from './job/serialization.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
 import { JobRunner } from './runtime/job-runner.js';
+import { Presence } from './runtime/presence.js';
 import type { JobStore, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
 import type { Worker } from './worker.js';
@@ -56,6 +57,7 @@ export class Toniq {
   #store: JobStore | undefined;
   #runner: JobRunner | undefined;
   #timer: DelayedJobsTimer | undefined;
+  #presence: Presence | undefined;
 
   constructor(options: ToniqOptions) {
     this.#o = resolveOptions(options);
@@ -118,11 +120,29 @@ export class Toniq {
       logger: o.logger,
       onDue: (jobs) => runner.runStored(jobs),
     });
-    this.#state = 'started';
+    const timer = this.#timer;
     if (o.mode !== 'manual') {
+      this.#presence = new Presence({
+        store,
+        processId: o.processId,
+        workers: [...this.#workers.keys()],
+        heartbeatInterval: o.heartbeatInterval,
+        deadAfter: o.deadAfter,
+        takeoverCheckInterval: o.takeoverCheckInterval,
+        maxEventLoopStall: o.maxEventLoopStall,
+        logger: o.logger,
+        events: this.events,
+        onJobs: (jobs) => runner.runStored(jobs),
+        onDelayedJobs: () => timer.notify(0),
+      });
+      await this.#presence.register();
+    }
+    this.#state = 'started';
+    if (this.#presence) {
       // Jobs this process id held when it last stopped or died: run them again.
       runner.runStored(await store.listJobs(o.processId));
-      this.#timer.start();
+      timer.start();
+      this.#presence.startTakeovers();
     }
     const where = o.store ? `on a ${o.store.constructor.name}` : `on Redis, key prefix "${o.keyPrefix}"`;
     o.logger.info(
@@ -148,10 +168,11 @@ export class Toniq {
       if (!idle && abandoned) {
         this.#o.logger.warn(
           {},
-          `toniq stopped with ${abandoned} job(s) still running or waiting after ${timeout} ms; they stay persisted and run again when taken over or when this process id starts again.`,
+          `toniq stopped with ${abandoned} job(s) still running or waiting after ${timeout} ms; they stay persisted and are handed over to a live process (or the next one to start).`,
         );
       }
     }
+    await this.#presence?.leave();
     await this.#store?.close();
     this.#state = 'stopped';
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defineWorker, type FailedJob, type Job, JobNotFoundError, noRetry } from '../src/index.js';
 import { nextEvent } from './harness/eventually.js';
-import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
+import { jobKeys, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
@@ -42,7 +42,7 @@ describe('failed jobs', () => {
     assert.equal(failed!.createdAt.getTime(), job.createdAt.getTime());
     assert.ok(failed!.failedAt.getTime() >= job.createdAt.getTime());
     assert.equal(failed!.processId, toniq.processId);
-    const keys = await server.redis.client().keys(`*${toniq.processId}*`);
+    const keys = await jobKeys(server.redis.client(), toniq.processId);
     assert.deepEqual(keys, [], 'nothing of the job is left with the process');
   });
 

@@ -29,7 +29,11 @@ describe('graceful stop', () => {
     await started;
     await toniq.stop({ timeout: 5000 });
     assert.equal(finished, 1);
-    assert.deepEqual(await server.redis.client().keys(`{${keyPrefix}}:*`), []);
+    assert.deepEqual(
+      await server.redis.client().keys(`{${keyPrefix}}:*`),
+      [],
+      'no jobs, and the process left the registry',
+    );
   });
 
   it('leaves jobs that outlast the timeout, and waiting ones, persisted', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defineWorker, type Job, RedisUnavailableError } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
-import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory } from './harness/fixtures.js';
+import { fixtureWorker, jobKeys, randomPrefix, recordingLogger, toniqFactory } from './harness/fixtures.js';
 import { startRedis, type TestRedis } from './harness/redis-server.js';
 
 // One server per test: each test kills or pauses it.
@@ -57,7 +57,7 @@ describe('Redis outages', () => {
       redis.resume();
     }
     const client = redis.client();
-    await eventually(async () => assert.deepEqual(await client.keys(`{${keyPrefix}}:*`), []), {
+    await eventually(async () => assert.deepEqual(await jobKeys(client, toniq.processId), []), {
       timeout: 5000,
       what: 'the late write to be undone',
     });
@@ -71,17 +71,14 @@ describe('Redis outages', () => {
     const started = nextEvent(toniq.events, 'started');
     const job = await toniq.enqueue(gated);
     await started;
+    const client = redis.client();
+    const jobsKey = `{${keyPrefix}}:jobs:${toniq.processId}`;
+    assert.equal(await client.hexists(jobsKey, job.id), 1, 'persisted before the outage');
     await redis.kill();
     const finished = nextEvent<[Job]>(toniq.events, 'finished');
     release();
     await finished;
     await redis.restart();
-    const client = redis.client();
-    assert.equal(
-      await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id),
-      1,
-      'still persisted after the outage',
-    );
     await eventually(
       async () => assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 0),
       {

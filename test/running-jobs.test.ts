@@ -8,7 +8,7 @@ import {
   UnknownWorkerError,
 } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
-import { fixtureWorker, toniqFactory, useRedis } from './harness/fixtures.js';
+import { fixtureWorker, jobKeys, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
@@ -40,7 +40,7 @@ describe('running jobs', () => {
     const toniq = await newToniq({ workers: [waits] });
     const client = server.redis.client();
     const job = await toniq.enqueue(waits);
-    const keys = await client.keys('*');
+    const keys = await jobKeys(client, toniq.processId);
     assert.equal(keys.length, 1);
     assert.ok(await client.hexists(keys[0]!, job.id), 'the job is persisted while it runs');
     release();
@@ -99,7 +99,7 @@ describe('running jobs', () => {
       toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: -1 }),
       InvalidArgumentsError,
     );
-    assert.deepEqual(await server.redis.client().keys('*'), []);
+    assert.deepEqual(await jobKeys(server.redis.client(), toniq.processId), []);
   });
 
   it('lets a listener that throws break nothing', async () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createToniq, defineWorker, InvalidArgumentsError } from '../src/index.js';
 import { ArgumentCodec, deserializeValue, serializeValue } from '../src/job/serialization.js';
 import { nextEvent } from './harness/eventually.js';
-import { toniqFactory, useRedis } from './harness/fixtures.js';
+import { jobKeys, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const roundTrip = (codec: ArgumentCodec, args: unknown) => {
   const { value } = codec.encode(args);
@@ -125,7 +125,7 @@ describe('arguments through a real enqueue', () => {
     const worker = defineWorker('Takes', (_args: { user: { save: () => void } }) => {});
     const toniq = await newToniq({ workers: [worker] });
     await assert.rejects(toniq.enqueue(worker, { user: { save() {} } }), /args\.user\.save is a function/);
-    assert.deepEqual(await server.redis.client().keys('*'), []);
+    assert.deepEqual(await jobKeys(server.redis.client(), toniq.processId), []);
   });
 
   it('gives a worker a registered class instance as itself, also after a round trip through Redis', async () => {
@@ -157,7 +157,7 @@ describe('arguments through a real enqueue', () => {
       assert.match(error.message, /SendValidated's schema refused the arguments/);
       return true;
     });
-    assert.deepEqual(await server.redis.client().keys('*'), []);
+    assert.deepEqual(await jobKeys(server.redis.client(), toniq.processId), []);
     const finished = nextEvent(toniq.events, 'finished');
     await toniq.enqueue(send, { to: 'a@example.com' });
     await finished;

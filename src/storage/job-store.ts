@@ -18,6 +18,58 @@ export interface DelayedStoredJob extends StoredJob {
   readonly dueAt: number;
 }
 
+/** What a process says of itself when it registers. */
+export interface ProcessInfo {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** Epoch ms. */
+  readonly startedAt: number;
+  /** The toniq version it runs. */
+  readonly version: string;
+  /** The workers it registers (enqueueOn checks them). */
+  readonly workers: readonly string[];
+}
+
+/** A registered process as the store sees it. */
+export interface ProcessStatus extends ProcessInfo {
+  /** Milliseconds since its last heartbeat, or null when its heartbeat has lapsed (it counts as dead). */
+  readonly heartbeatAge: number | null;
+}
+
+export interface KeepaliveTiming {
+  /** How often the heartbeat is refreshed, in ms. */
+  interval: number;
+  /** How long after its last heartbeat a process counts as dead, in ms. */
+  deadAfter: number;
+  /** How long the main thread may make no progress before the heartbeat stops, in ms. */
+  maxEventLoopStall: number;
+}
+
+export interface KeepaliveCallbacks {
+  /** The heartbeat found the process taken over (it had lapsed); it is registered again. */
+  onTakenOver(): void;
+  /** The main thread made no progress for maxEventLoopStall: heartbeats stop until it does. */
+  onStalled(stalledFor: number): void;
+  /** A heartbeat could not be written (Redis away); called once per outage. */
+  onError(error: Error): void;
+  /** Heartbeats work again after an error or a stall. */
+  onRecovered(): void;
+}
+
+export interface Keepalive {
+  stop(): Promise<void>;
+}
+
+export type StoreMessage = { type: 'wake' } | { type: 'process-stopped'; processId: string };
+
+export interface TakeoverResult {
+  /** Jobs to run now, moved to the taker's jobs. */
+  readonly jobs: StoredJob[];
+  /** How many delayed jobs moved to the taker's delayed jobs. */
+  readonly delayed: number;
+}
+
 export interface JobStore {
   /** Connects; rejects with a clear error when storage is unreachable. Returns warnings to log. */
   open(): Promise<string[]>;
@@ -51,4 +103,29 @@ export interface JobStore {
   retryFailedJob(processId: string, job: StoredJob): Promise<boolean>;
   /** Removes a failed job. False if it is not in the failed list. */
   deleteFailedJob(id: string): Promise<boolean>;
+
+  /** Registers the process and writes its first heartbeat. True when it had been taken over. */
+  keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean>;
+  /** Keeps the heartbeat going in the background (for Redis, from a worker thread). */
+  startKeepalive(
+    info: ProcessInfo,
+    timing: KeepaliveTiming,
+    callbacks: KeepaliveCallbacks,
+  ): Promise<Keepalive>;
+  /**
+   * Ends the heartbeat of a stopping process. It stays registered while it holds jobs, so a live
+   * process takes them over; returns whether it left jobs.
+   */
+  endProcess(processId: string): Promise<boolean>;
+  /** Every registered process with the age of its heartbeat. */
+  listProcesses(): Promise<ProcessStatus[]>;
+  /**
+   * Moves every job of a dead process to `takerId`, atomically, once. Null when the process is
+   * not dead, already taken over, or the taker is not alive.
+   */
+  takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null>;
+  /** Sends a message to one process (wake) or to all (process-stopped). Best effort: polls back it up. */
+  publish(processId: string | null, message: StoreMessage): Promise<void>;
+  /** Receives the messages for this process and the broadcasts. */
+  subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void>;
 }

@@ -15,6 +15,14 @@ export interface Keys {
   readonly failed: string;
   /** Sorted set: failed job id scored by failure time, for listing in order. */
   readonly failedIndex: string;
+  /** Hash: process id → process info (JSON), for every process that is alive or holds jobs. */
+  readonly processes: string;
+  /** String with a time to live: present while the process is alive. */
+  heartbeat(processId: string): string;
+  /** Pub/sub channel telling one process that jobs were added for it. */
+  wakeChannel(processId: string): string;
+  /** Pub/sub channel telling every process that a process stopped and left jobs to take over. */
+  readonly processStoppedChannel: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -30,5 +38,9 @@ export function keysFor(prefix: string): Keys {
     delayedJobs: (processId) => `${tag}:delayed-jobs:${processId}`,
     failed: `${tag}:failed`,
     failedIndex: `${tag}:failed-index`,
+    processes: `${tag}:processes`,
+    heartbeat: (processId) => `${tag}:heartbeat:${processId}`,
+    wakeChannel: (processId) => `${tag}:wake:${processId}`,
+    processStoppedChannel: `${tag}:process-stopped`,
   };
 }

@@ -1,14 +1,28 @@
 /**
  * A JobStore in process memory, for apps' unit tests and the demo without Redis. It keeps the
  * same contract as RedisStore (a job is in one place at a time; late moves are refused), but
- * nothing survives the process, and processes cannot share it.
+ * nothing survives the process, and only toniq instances in one process can share it.
  */
-import type { DelayedStoredJob, JobStore, StoredJob } from './job-store.js';
+import { EventEmitter } from 'node:events';
+import type {
+  DelayedStoredJob,
+  JobStore,
+  Keepalive,
+  KeepaliveCallbacks,
+  KeepaliveTiming,
+  ProcessInfo,
+  ProcessStatus,
+  StoredJob,
+  StoreMessage,
+  TakeoverResult,
+} from './job-store.js';
 
 export class MemoryStore implements JobStore {
   readonly #jobs = new Map<string, Map<string, Buffer>>();
   readonly #delayed = new Map<string, Map<string, { record: Buffer; dueAt: number }>>();
   readonly #failed = new Map<string, { record: Buffer; failedAt: number }>();
+  readonly #processes = new Map<string, { info: ProcessInfo; deadAfter: number; lastBeat: number }>();
+  readonly #messages = new EventEmitter();
 
   async open(): Promise<string[]> {
     return [];
@@ -108,5 +122,75 @@ export class MemoryStore implements JobStore {
 
   async deleteFailedJob(id: string): Promise<boolean> {
     return this.#failed.delete(id);
+  }
+
+  #isAlive(processId: string): boolean {
+    const entry = this.#processes.get(processId);
+    return !!entry && Number.isFinite(entry.lastBeat) && Date.now() - entry.lastBeat < entry.deadAfter;
+  }
+
+  async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
+    const entry = this.#processes.get(info.id);
+    this.#processes.set(info.id, { info, deadAfter, lastBeat: Date.now() });
+    return !entry;
+  }
+
+  async startKeepalive(
+    info: ProcessInfo,
+    timing: KeepaliveTiming,
+    callbacks: KeepaliveCallbacks,
+  ): Promise<Keepalive> {
+    // In memory there is no other process to keep alive for: a timer on the main thread will do.
+    const timer = setInterval(() => {
+      void this.keepAlive(info, timing.deadAfter).then((wasTakenOver) => {
+        if (wasTakenOver) callbacks.onTakenOver();
+      });
+    }, timing.interval);
+    timer.unref();
+    return { stop: async () => clearInterval(timer) };
+  }
+
+  async endProcess(processId: string): Promise<boolean> {
+    const entry = this.#processes.get(processId);
+    if (entry) entry.lastBeat = Number.NEGATIVE_INFINITY;
+    if (this.#jobsOf(processId).size || this.#delayedOf(processId).size) return true;
+    this.#processes.delete(processId);
+    return false;
+  }
+
+  async listProcesses(): Promise<ProcessStatus[]> {
+    return [...this.#processes.values()].map(({ info, lastBeat }) => ({
+      ...info,
+      heartbeatAge: this.#isAlive(info.id) ? Date.now() - lastBeat : null,
+    }));
+  }
+
+  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
+    if (
+      deadId === takerId ||
+      this.#isAlive(deadId) ||
+      !this.#isAlive(takerId) ||
+      !this.#processes.has(deadId)
+    )
+      return null;
+    const jobs = [...this.#jobsOf(deadId)].map(([id, record]) => ({ id, record }));
+    const held = this.#jobsOf(takerId);
+    for (const job of jobs) held.set(job.id, job.record);
+    const delayed = this.#delayedOf(takerId);
+    const dead = this.#delayedOf(deadId);
+    for (const [id, job] of dead) delayed.set(id, job);
+    this.#jobs.delete(deadId);
+    this.#delayed.delete(deadId);
+    this.#processes.delete(deadId);
+    return { jobs, delayed: dead.size };
+  }
+
+  async publish(processId: string | null, message: StoreMessage): Promise<void> {
+    this.#messages.emit(processId ?? '*', message);
+  }
+
+  async subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {
+    this.#messages.on(processId, onMessage);
+    this.#messages.on('*', onMessage);
   }
 }

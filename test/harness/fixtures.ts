@@ -106,3 +106,15 @@ export const fixtureWorker = defineWorker('Fixture', (args: Outcome) => {
     }
   }
 });
+
+/** The keys that hold jobs (not the process registry or heartbeats), optionally of one process. */
+export async function jobKeys(
+  client: { keys(pattern: string): Promise<string[]> },
+  processId = '',
+): Promise<string[]> {
+  const keys = await client.keys('*');
+  return keys
+    .filter((key) => /:(jobs|delayed|delayed-jobs|failed|failed-index)(:|$)/.test(key))
+    .filter((key) => key.endsWith(processId))
+    .sort();
+}

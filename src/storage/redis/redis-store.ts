@@ -6,12 +6,27 @@
  * 2. Coalesces the writes of one event-loop turn: one HSET for all new jobs, one HDEL for all
  *    finished jobs.
  * 3. Keeps finished jobs it could not remove (Redis away) and removes them once Redis is back.
+ * 4. Keeps the process's heartbeat from a worker thread, and carries messages between processes
+ *    over pub/sub on a second connection.
  */
+import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { maskRedisUrl, RedisUnreachableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { DelayedStoredJob, JobStore, StoredJob } from '../job-store.js';
+import type {
+  DelayedStoredJob,
+  JobStore,
+  Keepalive,
+  KeepaliveCallbacks,
+  KeepaliveTiming,
+  ProcessInfo,
+  ProcessStatus,
+  StoredJob,
+  StoreMessage,
+  TakeoverResult,
+} from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
+import type { KeepaliveThreadData } from './keepalive-thread.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
@@ -41,6 +56,7 @@ export class RedisStore implements JobStore {
   #finishTimer: NodeJS.Timeout | undefined;
   #finishScheduled = false;
   #finishFailures = 0;
+  #subscriber: Redis | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.#options = options;
@@ -128,6 +144,9 @@ export class RedisStore implements JobStore {
     const redis = this.#redis;
     this.#redis = undefined;
     if (redis) await redis.quit().catch(() => redis.disconnect());
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   }
 
   addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
@@ -311,6 +330,150 @@ export class RedisStore implements JobStore {
 
   async deleteFailedJob(id: string): Promise<boolean> {
     return (await this.#client.deleteFailedJob(this.#keys.failed, this.#keys.failedIndex, id)) === 1;
+  }
+
+  async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
+    const k = this.#keys;
+    const reply = await this.#client.keepAlive(
+      k.processes,
+      k.heartbeat(info.id),
+      info.id,
+      infoJson(info, deadAfter),
+      deadAfter,
+      Date.now(),
+    );
+    return reply === 1;
+  }
+
+  async startKeepalive(
+    info: ProcessInfo,
+    timing: KeepaliveTiming,
+    callbacks: KeepaliveCallbacks,
+  ): Promise<Keepalive> {
+    const progress = new BigInt64Array(new SharedArrayBuffer(8));
+    const tick = () => Atomics.store(progress, 0, BigInt(Date.now()));
+    tick();
+    // The main thread proves it makes progress; the heartbeat thread checks before each beat.
+    const ticker = setInterval(tick, Math.max(10, Math.min(timing.interval, timing.maxEventLoopStall / 4)));
+    ticker.unref();
+    const data: KeepaliveThreadData = {
+      url: this.#url,
+      processesKey: this.#keys.processes,
+      heartbeatKey: this.#keys.heartbeat(info.id),
+      processId: info.id,
+      infoJson: infoJson(info, timing.deadAfter),
+      interval: timing.interval,
+      deadAfter: timing.deadAfter,
+      maxEventLoopStall: timing.maxEventLoopStall,
+      progress: progress.buffer as SharedArrayBuffer,
+    };
+    const thread = new Worker(new URL('./keepalive-thread.js', import.meta.url), { workerData: data });
+    thread.unref();
+    let stopped: (() => void) | undefined;
+    thread.on('message', (message: { type: string; stalledFor?: number; message?: string }) => {
+      if (message.type === 'taken-over') callbacks.onTakenOver();
+      else if (message.type === 'stalled') callbacks.onStalled(message.stalledFor ?? 0);
+      else if (message.type === 'error') callbacks.onError(new Error(message.message));
+      else if (message.type === 'recovered') callbacks.onRecovered();
+      else if (message.type === 'stopped') stopped?.();
+    });
+    thread.on('error', (error) => callbacks.onError(error));
+    return {
+      stop: async () => {
+        clearInterval(ticker);
+        // Wait for the thread to finish a beat in flight, so that no beat lands after endProcess.
+        const done = new Promise<void>((resolve) => {
+          stopped = resolve;
+          thread.once('exit', () => resolve());
+        });
+        thread.postMessage('stop');
+        const timer = setTimeout(() => void thread.terminate(), 2000);
+        await done;
+        clearTimeout(timer);
+        await thread.terminate();
+      },
+    };
+  }
+
+  async endProcess(processId: string): Promise<boolean> {
+    const k = this.#keys;
+    const left = await this.#client.endProcess(
+      k.processes,
+      k.heartbeat(processId),
+      k.jobs(processId),
+      k.delayed(processId),
+      processId,
+    );
+    return left === 1;
+  }
+
+  async listProcesses(): Promise<ProcessStatus[]> {
+    const registered = await this.#client.hgetall(this.#keys.processes);
+    const ids = Object.keys(registered);
+    if (!ids.length) return [];
+    const pipeline = this.#client.pipeline();
+    for (const id of ids) pipeline.pttl(this.#keys.heartbeat(id));
+    const ttls = (await pipeline.exec()) ?? [];
+    return ids.map((id, i) => {
+      const { deadAfter, ...info } = parseInfo(id, registered[id]!);
+      const ttl = Number(ttls[i]?.[1] ?? -2);
+      return { ...info, heartbeatAge: ttl > 0 ? Math.max(0, deadAfter - ttl) : null };
+    });
+  }
+
+  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
+    const k = this.#keys;
+    const reply = (await this.#client.takeOverProcessBuffer(
+      k.processes,
+      k.heartbeat(deadId),
+      k.heartbeat(takerId),
+      k.jobs(deadId),
+      k.delayed(deadId),
+      k.delayedJobs(deadId),
+      k.jobs(takerId),
+      k.delayed(takerId),
+      k.delayedJobs(takerId),
+      deadId,
+      takerId,
+    )) as [number, number, ...Buffer[]];
+    const [status, delayed, ...jobs] = reply;
+    if (status !== 1) return null;
+    return { jobs: pairs(jobs), delayed };
+  }
+
+  async publish(processId: string | null, message: StoreMessage): Promise<void> {
+    const channel = processId === null ? this.#keys.processStoppedChannel : this.#keys.wakeChannel(processId);
+    await this.#client.publish(channel, JSON.stringify(message));
+  }
+
+  async subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {
+    const subscriber = this.#client.duplicate({ lazyConnect: true, enableOfflineQueue: true });
+    subscriber.on('error', () => {
+      // The main connection reports outages; ioredis resubscribes after reconnecting.
+    });
+    subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        onMessage(JSON.parse(text) as StoreMessage);
+      } catch {
+        // Not ours; ignore.
+      }
+    });
+    await subscriber.connect();
+    await subscriber.subscribe(this.#keys.wakeChannel(processId), this.#keys.processStoppedChannel);
+    this.#subscriber = subscriber;
+  }
+}
+
+function infoJson(info: ProcessInfo, deadAfter: number): string {
+  return JSON.stringify({ ...info, deadAfter });
+}
+
+function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: number } {
+  try {
+    const info = JSON.parse(json) as ProcessInfo & { deadAfter: number };
+    return { ...info, id };
+  } catch {
+    return { id, host: '?', pid: 0, startedAt: 0, version: '?', workers: [], deadAfter: 0 };
   }
 }
 

@@ -12,6 +12,9 @@ const SCRIPTS = {
   failJob: { file: 'fail-job.lua', keys: 3 },
   retryFailedJob: { file: 'retry-failed-job.lua', keys: 3 },
   deleteFailedJob: { file: 'delete-failed-job.lua', keys: 2 },
+  keepAlive: { file: 'keep-alive.lua', keys: 2 },
+  takeOverProcess: { file: 'take-over-process.lua', keys: 9 },
+  endProcess: { file: 'end-process.lua', keys: 4 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
