@@ -10,6 +10,7 @@ export {
   InvalidOptionsError,
   JobNotFoundError,
   JobTimeoutError,
+  NoSuchProcessError,
   NotStartedError,
   RedisUnavailableError,
   RedisUnreachableError,
@@ -26,7 +27,15 @@ export type { SerializableClass } from './job/serialization.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { ToniqOptions } from './options.js';
-export type { DelayedStoredJob, JobStore, StoredJob } from './storage/job-store.js';
+export type { StopOnSignalsOptions } from './shutdown.js';
+export { stopOnSignals } from './shutdown.js';
+export type {
+  DelayedStoredJob,
+  JobStore,
+  ProcessInfo,
+  ProcessStatus,
+  StoredJob,
+} from './storage/job-store.js';
 export type { EnqueueArgs, EnqueueOptions, StopOptions } from './toniq.js';
 export { createToniq, Toniq } from './toniq.js';
 export type { JobContext, PerformFunction, StandardSchemaV1, Worker, WorkerOptions } from './worker.js';

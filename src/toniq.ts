@@ -7,6 +7,7 @@ import {
   InvalidArgumentsError,
   InvalidOptionsError,
   JobNotFoundError,
+  NoSuchProcessError,
   NotStartedError,
   RedisUnavailableError,
   StoppedError,
@@ -21,7 +22,7 @@ import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './optio
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
 import { JobRunner } from './runtime/job-runner.js';
 import { Presence } from './runtime/presence.js';
-import type { JobStore, StoredJob } from './storage/job-store.js';
+import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
 import type { Worker } from './worker.js';
 
@@ -191,37 +192,7 @@ export class Toniq {
       ]);
     }
     const delayFor = checkDelay(options?.delayFor);
-    const value = await this.#validate(registered, args);
-    const encoded = this.#codec.encode(value);
-    const now = this.#o.now();
-    const id = newJobId(now);
-    const record: JobRecord = {
-      v: 1,
-      id,
-      worker: registered.name,
-      args: encoded.value,
-      attempt: 1,
-      createdAt: now,
-    };
-    if (encoded.hasClasses) record.hasClasses = true;
-    let bytes: Buffer;
-    try {
-      bytes = encodeRecord(record);
-    } catch (error) {
-      throw new InvalidArgumentsError(
-        'args',
-        `The arguments could not be serialized: ${(error as Error).message}. Nothing was enqueued.`,
-        { cause: error },
-      );
-    }
-    const job = {
-      id,
-      worker: registered.name,
-      args: value as Args,
-      attempt: 1,
-      createdAt: new Date(now),
-      processId: this.#o.processId,
-    };
+    const { id, bytes, job, now } = await this.#prepare(registered, args, this.#o.processId);
 
     if (delayFor > 0) {
       const dueAt = now + delayFor;
@@ -268,6 +239,117 @@ export class Toniq {
       args,
       options,
     );
+  }
+
+  /**
+   * Enqueues a job onto another live process (which must register the worker), to run there
+   * at once (or after `delayFor`). The other process is woken through Redis; if it dies before
+   * running the job, the job is taken over like its others. Resolves once the job is persisted.
+   *
+   * @example await toniq.enqueueOn(otherProcessId, resizeImage, { path })
+   */
+  async enqueueOn<Args>(
+    processId: string,
+    worker: Worker<Args>,
+    ...[args, options]: EnqueueArgs<Args>
+  ): Promise<Job<Args>> {
+    const store = this.#requireStarted('enqueue a job on another process');
+    if (processId === this.#o.processId) {
+      return (this.enqueue as (w: Worker<Args>, a: unknown, o: unknown) => Promise<Job<Args>>)(
+        worker,
+        args,
+        options,
+      );
+    }
+    const delayFor = checkDelay(options?.delayFor);
+    const target = (await store.listProcesses()).find((process) => process.id === processId);
+    if (!target || target.heartbeatAge === null) {
+      throw new NoSuchProcessError(`Cannot enqueue onto process ${processId}: no live process has that id.`);
+    }
+    if (!target.workers.includes(worker?.name)) {
+      throw new NoSuchProcessError(
+        `Cannot enqueue onto process ${processId}: it does not register a worker named "${worker?.name}" ` +
+          `(it registers: ${target.workers.join(', ') || 'none'}).`,
+      );
+    }
+    const { id, bytes, job, now } = await this.#prepare(worker, args, processId);
+    // Other processes' jobs go through their delayed jobs, due at once (0) or after the delay,
+    // so the target's own timer takes them over when the wake-up message is missed.
+    const dueAt = delayFor > 0 ? now + delayFor : 0;
+    await this.#withTimeout(
+      'enqueue a job on another process',
+      store.addDelayedJobs(processId, [{ id, record: bytes, dueAt }]),
+    );
+    store.publish(processId, { type: 'wake' }).catch(() => {
+      // The target's poll finds the job anyway, within delayedJobsPollInterval.
+    });
+    const enqueued = delayFor > 0 ? { ...job, dueAt: dueAt === Infinity ? null : new Date(dueAt) } : job;
+    this.#emit('enqueued', enqueued);
+    return enqueued;
+  }
+
+  /** Enqueues a job onto a random live process that registers the worker (this one included). */
+  async enqueueAnywhere<Args>(
+    worker: Worker<Args>,
+    ...[args, options]: EnqueueArgs<Args>
+  ): Promise<Job<Args>> {
+    const store = this.#requireStarted('enqueue a job anywhere');
+    const candidates = (await store.listProcesses()).filter(
+      (process) => process.heartbeatAge !== null && process.workers.includes(worker?.name),
+    );
+    if (!candidates.length) {
+      throw new NoSuchProcessError(
+        `Cannot enqueue a ${worker?.name} job anywhere: no live process registers that worker.`,
+      );
+    }
+    const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
+    return (this.enqueueOn as (p: string, w: Worker<Args>, a: unknown, o: unknown) => Promise<Job<Args>>)(
+      chosen.id,
+      worker,
+      args,
+      options,
+    );
+  }
+
+  /** The processes registered under this key prefix, with the age of their heartbeat (null: dead). */
+  async processes(): Promise<ProcessStatus[]> {
+    return this.#requireStarted('list processes').listProcesses();
+  }
+
+  /** Checks and serializes the arguments of a new job. Throws InvalidArgumentsError; writes nothing. */
+  async #prepare<Args>(worker: Worker<Args>, args: unknown, processId: string) {
+    const value = await this.#validate(worker, args);
+    const encoded = this.#codec.encode(value);
+    const now = this.#o.now();
+    const id = newJobId(now);
+    const record: JobRecord = {
+      v: 1,
+      id,
+      worker: worker.name,
+      args: encoded.value,
+      attempt: 1,
+      createdAt: now,
+    };
+    if (encoded.hasClasses) record.hasClasses = true;
+    let bytes: Buffer;
+    try {
+      bytes = encodeRecord(record);
+    } catch (error) {
+      throw new InvalidArgumentsError(
+        'args',
+        `The arguments could not be serialized: ${(error as Error).message}. Nothing was enqueued.`,
+        { cause: error },
+      );
+    }
+    const job: Job<Args> = {
+      id,
+      worker: worker.name,
+      args: value as Args,
+      attempt: 1,
+      createdAt: new Date(now),
+      processId,
+    };
+    return { id, bytes, job, now };
   }
 
   /** Runs every delayed job of this process now, including those held with `delayFor: Infinity`. Returns how many. */

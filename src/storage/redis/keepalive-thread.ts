@@ -4,8 +4,8 @@
  *
  * The main thread writes the time into shared memory every tick. When it has not done so for
  * `maxEventLoopStall`, the process is hung, not busy: the heartbeat stops, so that the other
- * processes take its jobs over. Messages to the main thread: 'taken-over', 'stalled', 'error',
- * 'recovered', and 'stopped' in answer to 'stop'.
+ * processes take its jobs over. Messages to the main thread: 'beating' (after the first beat),
+ * 'taken-over', 'stalled', 'error', 'recovered', and 'stopped' in answer to 'stop'.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
@@ -67,11 +67,23 @@ async function beat(): Promise<void> {
   }
 }
 
-const timer = setInterval(() => {
+let firstBeat = true;
+const tick = () => {
   beating ??= beat().finally(() => {
     beating = undefined;
+    // The main thread beats until this thread has, since starting a thread can take a while.
+    if (firstBeat && state === 'ok') {
+      firstBeat = false;
+      post({ type: 'beating' });
+    }
   });
-}, data.interval);
+};
+let timer: NodeJS.Timeout | undefined;
+// Beat only once connected: an error before the first connection would be noise.
+redis.once('ready', () => {
+  timer = setInterval(tick, data.interval);
+  tick();
+});
 
 parentPort?.on('message', async (message) => {
   if (message !== 'stop') return;

@@ -369,9 +369,18 @@ export class RedisStore implements JobStore {
     };
     const thread = new Worker(new URL('./keepalive-thread.js', import.meta.url), { workerData: data });
     thread.unref();
+    // Until the thread's first beat (starting a thread under load can outlast deadAfter), beat from here.
+    const bridge = setInterval(() => {
+      this.keepAlive(info, timing.deadAfter).then(
+        (wasTakenOver) => wasTakenOver && callbacks.onTakenOver(),
+        () => {}, // the thread reports errors once it runs
+      );
+    }, timing.interval);
+    bridge.unref();
     let stopped: (() => void) | undefined;
     thread.on('message', (message: { type: string; stalledFor?: number; message?: string }) => {
-      if (message.type === 'taken-over') callbacks.onTakenOver();
+      if (message.type === 'beating') clearInterval(bridge);
+      else if (message.type === 'taken-over') callbacks.onTakenOver();
       else if (message.type === 'stalled') callbacks.onStalled(message.stalledFor ?? 0);
       else if (message.type === 'error') callbacks.onError(new Error(message.message));
       else if (message.type === 'recovered') callbacks.onRecovered();
@@ -381,6 +390,7 @@ export class RedisStore implements JobStore {
     return {
       stop: async () => {
         clearInterval(ticker);
+        clearInterval(bridge);
         // Wait for the thread to finish a beat in flight, so that no beat lands after endProcess.
         const done = new Promise<void>((resolve) => {
           stopped = resolve;

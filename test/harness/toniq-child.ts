@@ -1,0 +1,103 @@
+/**
+ * A toniq process for failover tests, run by child-processes.ts as a real child process (so a
+ * test can SIGKILL, SIGSTOP or block it). It reports its events and log lines over IPC and
+ * answers commands: enqueue, enqueueOn, block (the event loop), stop, processes.
+ *
+ * Workers: "Record" records each run of a job in Redis ({prefix}:test-runs: label → run count),
+ * after `ms` milliseconds; with TONIQ_CHILD_HANG=1 its jobs never finish here (so they are
+ * still running when the test kills this process).
+ */
+import { Redis } from 'ioredis';
+import { createToniq, defineWorker } from '../../src/index.js';
+
+interface ChildConfig {
+  redisUrl: string;
+  keyPrefix: string;
+  processId?: string;
+  heartbeatInterval?: number;
+  deadAfter?: number;
+  takeoverCheckInterval?: number;
+  maxEventLoopStall?: number;
+  delayedJobsPollInterval?: number;
+}
+
+const config = JSON.parse(process.env.TONIQ_CHILD_CONFIG ?? '{}') as ChildConfig;
+const hang = process.env.TONIQ_CHILD_HANG === '1';
+const send = (message: object) => process.send?.(message);
+const recorder = new Redis(config.redisUrl);
+const runsKey = `{${config.keyPrefix}}:test-runs`;
+
+const record = defineWorker('Record', async (args: { label: string; ms?: number }) => {
+  if (hang) await new Promise(() => {});
+  if (args.ms) await new Promise((resolve) => setTimeout(resolve, args.ms));
+  await recorder.hincrby(runsKey, args.label, 1);
+});
+
+const log = (level: string) => (obj: object, msg: string) =>
+  send({ type: 'log', level, msg, obj: { ...obj, err: undefined } });
+const { redisUrl, keyPrefix, ...timing } = config;
+const toniq = createToniq({
+  redisUrl,
+  keyPrefix,
+  workers: [record],
+  logger: { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') },
+  ...timing,
+});
+for (const name of ['started', 'finished', 'failed', 'takenOver'] as const) {
+  toniq.events.on(name, (payload: { id?: string; processId?: string; jobs?: number; delayedJobs?: number }) =>
+    send({
+      type: 'event',
+      name,
+      payload: {
+        id: payload.id,
+        processId: payload.processId,
+        jobs: payload.jobs,
+        delayedJobs: payload.delayedJobs,
+      },
+    }),
+  );
+}
+
+process.on('message', async (message: { cmd: string; reqId: number; [key: string]: any }) => {
+  try {
+    let result: unknown;
+    switch (message.cmd) {
+      case 'enqueue':
+        result = [];
+        for (const args of message.jobs as Array<{ label: string; ms?: number }>) {
+          (result as string[]).push((await toniq.enqueue(record, args, message.options)).id);
+        }
+        break;
+      case 'enqueueOn':
+        result = (await toniq.enqueueOn(message.processId, record, message.args)).id;
+        break;
+      case 'block': {
+        const until = Date.now() + (message.ms as number);
+        while (Date.now() < until) {
+          // Busy: the event loop makes no progress.
+        }
+        result = 'unblocked';
+        break;
+      }
+      case 'stop':
+        await toniq.stop({ timeout: message.timeout });
+        await recorder.quit();
+        result = 'stopped';
+        break;
+      case 'processes':
+        result = await toniq.processes();
+        break;
+    }
+    send({ type: 'reply', reqId: message.reqId, result });
+  } catch (error) {
+    send({ type: 'reply', reqId: message.reqId, error: (error as Error).message });
+  }
+});
+
+toniq.start().then(
+  () => send({ type: 'ready', processId: toniq.processId }),
+  (error: Error) => {
+    send({ type: 'fatal', message: error.message });
+    process.exit(1);
+  },
+);
