@@ -80,6 +80,11 @@ export interface ToniqOptions {
    * loop for less than this keep their process alive.
    */
   maxEventLoopStall?: number;
+  /**
+   * How often to look for jobs this process holds in Redis but does not run (after a reply
+   * lost in a Redis outage), in ms. It also runs after every reconnection. Default: 30 000.
+   */
+  orphanCheckInterval?: number;
   /** The clock, in epoch ms. Default: `Date.now`. Tests may pass their own. */
   now?: () => number;
 }
@@ -101,6 +106,7 @@ export const KNOWN_OPTIONS = [
   'deadAfter',
   'takeoverCheckInterval',
   'maxEventLoopStall',
+  'orphanCheckInterval',
   'now',
 ] as const;
 
@@ -133,6 +139,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
     deadAfter: options.deadAfter ?? 10_000,
     takeoverCheckInterval: options.takeoverCheckInterval ?? options.heartbeatInterval ?? 2000,
     maxEventLoopStall: options.maxEventLoopStall ?? 300_000,
+    orphanCheckInterval: options.orphanCheckInterval ?? 30_000,
     now: options.now ?? Date.now,
   };
   if (typeof resolved.redisUrl !== 'string' && typeof resolved.redisUrl !== 'function') {
@@ -162,6 +169,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
     'deadAfter',
     'takeoverCheckInterval',
     'maxEventLoopStall',
+    'orphanCheckInterval',
   ] as const) {
     const value = resolved[key];
     if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {

@@ -21,6 +21,7 @@ import { ArgumentCodec } from './job/serialization.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
 import { JobRunner } from './runtime/job-runner.js';
+import { OrphanCheck } from './runtime/orphan-check.js';
 import { Presence } from './runtime/presence.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
@@ -59,6 +60,7 @@ export class Toniq {
   #runner: JobRunner | undefined;
   #timer: DelayedJobsTimer | undefined;
   #presence: Presence | undefined;
+  #orphanCheck: OrphanCheck | undefined;
 
   constructor(options: ToniqOptions) {
     this.#o = resolveOptions(options);
@@ -137,6 +139,16 @@ export class Toniq {
         onDelayedJobs: () => timer.notify(0),
       });
       await this.#presence.register();
+      this.#orphanCheck = new OrphanCheck({
+        store,
+        processId: o.processId,
+        interval: o.orphanCheckInterval,
+        minAge: 2000,
+        now: o.now,
+        logger: o.logger,
+        isKnown: (id) => runner.isKnown(id),
+        onOrphans: (jobs) => runner.runStored(jobs),
+      });
     }
     this.#state = 'started';
     if (this.#presence) {
@@ -144,6 +156,7 @@ export class Toniq {
       runner.runStored(await store.listJobs(o.processId));
       timer.start();
       this.#presence.startTakeovers();
+      this.#orphanCheck?.start();
     }
     const where = o.store ? `on a ${o.store.constructor.name}` : `on Redis, key prefix "${o.keyPrefix}"`;
     o.logger.info(
@@ -163,6 +176,7 @@ export class Toniq {
     await wasStarting?.catch(() => {});
     const timeout = options.timeout ?? this.#o.stopTimeout;
     this.#timer?.stop();
+    this.#orphanCheck?.stop();
     if (this.#runner) {
       const idle = await this.#runner.waitUntilIdle(timeout);
       const { abandoned } = this.#runner.stop();

@@ -53,6 +53,8 @@ export class JobRunner {
   readonly #o: JobRunnerOptions;
   readonly #limiters = new Map<string, ConcurrencyLimiter>();
   readonly #running = new Map<string, RunningJob>();
+  /** Ids of jobs handed to this runner whose outcome is not yet confirmed by the store. */
+  readonly #known = new Set<string>();
   #waiting = 0;
   #idleWaiters: Array<() => void> = [];
   #warnTimer: NodeJS.Timeout | undefined;
@@ -64,6 +66,11 @@ export class JobRunner {
       if (worker.options.maxConcurrency)
         this.#limiters.set(worker.name, new ConcurrencyLimiter(worker.options.maxConcurrency));
     }
+  }
+
+  /** Whether a job is running, waiting, or has its outcome being written here. */
+  isKnown(id: string): boolean {
+    return this.#known.has(id);
   }
 
   /** Jobs running now. */
@@ -88,6 +95,9 @@ export class JobRunner {
    * goes to the failed list.
    */
   run(stored: StoredJob, options: RunOptions = {}): Promise<Outcome> {
+    // The same job can arrive twice (say, through a takeover reply and an orphan check): run it once.
+    if (this.#known.has(stored.id)) return Promise.resolve({ ok: true });
+    this.#known.add(stored.id);
     let record: JobRecord;
     try {
       record = decodeRecord(stored.record, stored.id, `the jobs of process ${this.#o.processId}`);
@@ -160,7 +170,8 @@ export class JobRunner {
   ): Promise<Outcome> {
     const { store, processId, now } = this.#o;
     if (outcome.ok) {
-      void store.finishJobs(processId, [record.id]);
+      // Known until Redis confirms the removal, so that an orphan check does not run it again.
+      void store.finishJobs(processId, [record.id]).then(() => this.#known.delete(record.id));
       this.#emit('finished', job);
       return outcome;
     }
@@ -187,6 +198,7 @@ export class JobRunner {
       const moved = await this.#persist(`schedule the retry of job #${record.id}`, () =>
         store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
       );
+      this.#known.delete(record.id);
       if (moved === false) this.#warnTakenOver(record);
       if (moved) {
         this.#o.onRetryScheduled(dueAt);
@@ -204,6 +216,7 @@ export class JobRunner {
     const moved = await this.#persist(`move job #${record.id} to the failed list`, () =>
       store.failJob(processId, { id: record.id, record: encodeRecord(failedRecord) }, failedAt),
     );
+    this.#known.delete(record.id);
     if (moved === false) this.#warnTakenOver(record);
     if (moved) {
       const times = record.attempt === 1 ? '1 attempt' : `${record.attempt} attempts`;
@@ -236,6 +249,7 @@ export class JobRunner {
     await this.#persist(`move unreadable job #${id} to the failed list`, () =>
       this.#o.store.failJob(this.#o.processId, { id, record: encodeRecord(record) }, failedAt),
     );
+    this.#known.delete(id);
     return { ok: false, error };
   }
 

@@ -81,6 +81,12 @@ export interface JobStore {
   finishJobs(processId: string, ids: readonly string[]): Promise<void>;
   /** The jobs a process holds to run (after a restart under the same process id). */
   listJobs(processId: string): Promise<StoredJob[]>;
+  /** The ids of the jobs a process holds to run. */
+  listJobIds(processId: string): Promise<string[]>;
+  /** Some of the jobs a process holds, by id; ids it no longer holds are left out. */
+  getJobs(processId: string, ids: readonly string[]): Promise<StoredJob[]>;
+  /** Calls `listener` each time storage is reachable again after an outage. */
+  onReconnected(listener: () => void): void;
 
   /** Persists delayed jobs of a process. */
   addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void>;

@@ -62,6 +62,22 @@ export class MemoryStore implements JobStore {
     return [...this.#jobsOf(processId)].map(([id, record]) => ({ id, record }));
   }
 
+  async listJobIds(processId: string): Promise<string[]> {
+    return [...this.#jobsOf(processId).keys()];
+  }
+
+  async getJobs(processId: string, ids: readonly string[]): Promise<StoredJob[]> {
+    const held = this.#jobsOf(processId);
+    return ids.flatMap((id) => {
+      const record = held.get(id);
+      return record ? [{ id, record }] : [];
+    });
+  }
+
+  onReconnected(): void {
+    // Memory is never away.
+  }
+
   async addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
     const delayed = this.#delayedOf(processId);
     for (const job of jobs) delayed.set(job.id, { record: job.record, dueAt: job.dueAt });

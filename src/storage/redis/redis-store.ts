@@ -57,6 +57,7 @@ export class RedisStore implements JobStore {
   #finishScheduled = false;
   #finishFailures = 0;
   #subscriber: Redis | undefined;
+  readonly #reconnectListeners: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
     this.#options = options;
@@ -105,6 +106,7 @@ export class RedisStore implements JobStore {
         this.#wasDown = false;
         logger.info({}, `Reconnected to Redis at ${maskRedisUrl(this.#url)}.`);
         this.#scheduleFinishFlush(0);
+        for (const listener of this.#reconnectListeners) listener();
       }
     });
     try {
@@ -230,6 +232,25 @@ export class RedisStore implements JobStore {
   async listJobs(processId: string): Promise<StoredJob[]> {
     const all = await this.#client.hgetallBuffer(this.#keys.jobs(processId));
     return Object.entries(all).map(([id, record]) => ({ id, record }));
+  }
+
+  listJobIds(processId: string): Promise<string[]> {
+    return this.#client.hkeys(this.#keys.jobs(processId));
+  }
+
+  async getJobs(processId: string, ids: readonly string[]): Promise<StoredJob[]> {
+    if (!ids.length) return [];
+    const records = await this.#client.hmgetBuffer(this.#keys.jobs(processId), ...ids);
+    const jobs: StoredJob[] = [];
+    ids.forEach((id, i) => {
+      const record = records[i];
+      if (record) jobs.push({ id, record });
+    });
+    return jobs;
+  }
+
+  onReconnected(listener: () => void): void {
+    this.#reconnectListeners.push(listener);
   }
 
   addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
