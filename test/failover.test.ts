@@ -155,19 +155,22 @@ describe('takeover', () => {
 
   it('does not take over a process whose event loop is blocked for less than maxEventLoopStall', async () => {
     const keyPrefix = randomPrefix();
-    // The "30 s of CPU work" case, shortened: blocked for 6 × deadAfter.
+    // The "30 s of CPU work" case, shortened: blocked for 4 × deadAfter. The heartbeat comes
+    // from a worker thread, so it goes on; deadAfter is a bit longer here because a test machine
+    // with two cores and a spinning process can starve any thread for a few hundred ms.
+    const timing = { ...fast, deadAfter: 1000 };
     const busy = await startChild({
       redisUrl: server.redis.url,
       keyPrefix,
-      ...fast,
+      ...timing,
       maxEventLoopStall: 60_000,
       hang: true,
     });
     await busy.request({ cmd: 'enqueue', jobs: labels(3, 'busy') });
-    const observer = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)], ...fast });
+    const observer = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)], ...timing });
     let takeovers = 0;
     observer.events.on('takenOver', () => takeovers++);
-    await busy.request({ cmd: 'block', ms: fast.deadAfter * 6 }, 20_000);
+    await busy.request({ cmd: 'block', ms: timing.deadAfter * 4 }, 20_000);
     assert.equal(takeovers, 0);
     const status = (await observer.processes()).find((p) => p.id === busy.processId);
     assert.ok(status && status.heartbeatAge !== null, 'the blocked process stayed alive');

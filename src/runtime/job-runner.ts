@@ -53,8 +53,10 @@ export class JobRunner {
   readonly #o: JobRunnerOptions;
   readonly #limiters = new Map<string, ConcurrencyLimiter>();
   readonly #running = new Map<string, RunningJob>();
-  /** Ids of jobs handed to this runner whose outcome is not yet confirmed by the store. */
-  readonly #known = new Set<string>();
+  /** Ids of the jobs running or waiting here. */
+  readonly #active = new Set<string>();
+  /** Ids of the jobs whose outcome is being written (for a finished one: until Redis confirms). */
+  readonly #settling = new Set<string>();
   #waiting = 0;
   #idleWaiters: Array<() => void> = [];
   #warnTimer: NodeJS.Timeout | undefined;
@@ -70,7 +72,7 @@ export class JobRunner {
 
   /** Whether a job is running, waiting, or has its outcome being written here. */
   isKnown(id: string): boolean {
-    return this.#known.has(id);
+    return this.#active.has(id) || this.#settling.has(id);
   }
 
   /** Jobs running now. */
@@ -96,8 +98,8 @@ export class JobRunner {
    */
   run(stored: StoredJob, options: RunOptions = {}): Promise<Outcome> {
     // The same job can arrive twice (say, through a takeover reply and an orphan check): run it once.
-    if (this.#known.has(stored.id)) return Promise.resolve({ ok: true });
-    this.#known.add(stored.id);
+    if (this.#active.has(stored.id)) return Promise.resolve({ ok: true });
+    this.#active.add(stored.id);
     let record: JobRecord;
     try {
       record = decodeRecord(stored.record, stored.id, `the jobs of process ${this.#o.processId}`);
@@ -169,9 +171,12 @@ export class JobRunner {
     retryable: boolean,
   ): Promise<Outcome> {
     const { store, processId, now } = this.#o;
+    // No longer active: a retry may come back through the delayed jobs before this call returns.
+    this.#active.delete(record.id);
+    this.#settling.add(record.id);
     if (outcome.ok) {
-      // Known until Redis confirms the removal, so that an orphan check does not run it again.
-      void store.finishJobs(processId, [record.id]).then(() => this.#known.delete(record.id));
+      // Settling until Redis confirms the removal, so that an orphan check does not run it again.
+      void store.finishJobs(processId, [record.id]).then(() => this.#settling.delete(record.id));
       this.#emit('finished', job);
       return outcome;
     }
@@ -198,7 +203,7 @@ export class JobRunner {
       const moved = await this.#persist(`schedule the retry of job #${record.id}`, () =>
         store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
       );
-      this.#known.delete(record.id);
+      this.#settling.delete(record.id);
       if (moved === false) this.#warnTakenOver(record);
       if (moved) {
         this.#o.onRetryScheduled(dueAt);
@@ -216,7 +221,7 @@ export class JobRunner {
     const moved = await this.#persist(`move job #${record.id} to the failed list`, () =>
       store.failJob(processId, { id: record.id, record: encodeRecord(failedRecord) }, failedAt),
     );
-    this.#known.delete(record.id);
+    this.#settling.delete(record.id);
     if (moved === false) this.#warnTakenOver(record);
     if (moved) {
       const times = record.attempt === 1 ? '1 attempt' : `${record.attempt} attempts`;
@@ -249,7 +254,7 @@ export class JobRunner {
     await this.#persist(`move unreadable job #${id} to the failed list`, () =>
       this.#o.store.failJob(this.#o.processId, { id, record: encodeRecord(record) }, failedAt),
     );
-    this.#known.delete(id);
+    this.#active.delete(id);
     return { ok: false, error };
   }
 
@@ -358,6 +363,7 @@ export class JobRunner {
       entry.controller.abort(new Error('toniq stopped before the job finished'));
     for (const limiter of this.#limiters.values()) limiter.clear();
     this.#running.clear();
+    this.#active.clear();
     this.#waiting = 0;
     this.#notifyIfIdle();
     return { abandoned };
