@@ -194,7 +194,52 @@ describe('takeover', () => {
   });
 });
 
+describe('takeover with default settings', () => {
+  it('runs the jobs of a killed process again within 15 s', async () => {
+    const keyPrefix = randomPrefix();
+    const doomed = await startChild({ redisUrl: server.redis.url, keyPrefix, hang: true });
+    await doomed.request({ cmd: 'enqueue', jobs: labels(10, 'default') });
+    const survivor = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)] });
+    const killedAt = Date.now();
+    await doomed.kill();
+    await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 10), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const elapsed = Date.now() - killedAt;
+    console.log(`# default settings: the killed process's jobs ran again ${elapsed} ms after SIGKILL`);
+    assert.ok(survivor.processId);
+  });
+});
+
 describe('hand-over on stop', () => {
+  it('hands the jobs over on SIGTERM with stopOnSignals', async () => {
+    const keyPrefix = randomPrefix();
+    const leaving = await startChild({
+      redisUrl: server.redis.url,
+      keyPrefix,
+      ...fast,
+      deadAfter: 60_000,
+      hang: true,
+    });
+    await leaving.request({ cmd: 'stopOnSignals', timeout: 100 });
+    await leaving.request({ cmd: 'enqueue', jobs: labels(5, 'sigterm') });
+    const staying = await newToniq({
+      keyPrefix,
+      workers: [recordWorker(keyPrefix)],
+      ...fast,
+      deadAfter: 60_000,
+    });
+    const takenOver = nextEvent<[{ jobs: number }]>(staying.events, 'takenOver', { timeout: 5000 });
+    process.kill(leaving.pid, 'SIGTERM');
+    const [takeover] = await takenOver;
+    assert.equal(takeover.jobs, 5);
+    await leaving.exited;
+    await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 5), {
+      timeout: 5000,
+    });
+  });
+
   it('gives the jobs still running at stop to a live process, which starts them within a second', async () => {
     const keyPrefix = randomPrefix();
     const leaving = await startChild({

@@ -8,7 +8,7 @@
  * still running when the test kills this process).
  */
 import { Redis } from 'ioredis';
-import { createToniq, defineWorker } from '../../src/index.js';
+import { createToniq, defineWorker, stopOnSignals } from '../../src/index.js';
 
 interface ChildConfig {
   redisUrl: string;
@@ -86,6 +86,10 @@ process.on('message', async (message: { cmd: string; reqId: number; [key: string
         break;
       case 'processes':
         result = await toniq.processes();
+        break;
+      case 'stopOnSignals':
+        stopOnSignals(toniq, { timeout: message.timeout });
+        result = 'installed';
         break;
     }
     send({ type: 'reply', reqId: message.reqId, result });
