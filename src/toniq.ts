@@ -210,7 +210,7 @@ export class Toniq {
 
     if (delayFor > 0) {
       const dueAt = now + delayFor;
-      await this.#withTimeout(
+      await this.#persisted(
         'enqueue a delayed job',
         store.addDelayedJobs(this.#o.processId, [{ id, record: bytes, dueAt }]),
       );
@@ -219,10 +219,7 @@ export class Toniq {
       this.#emit('enqueued', delayed);
       return delayed;
     }
-    await this.#withTimeout('enqueue a job', store.addJobs(this.#o.processId, [{ id, record: bytes }]), () =>
-      // The write may still land after we gave up: remove it then, so nothing partial remains.
-      store.finishJobs(this.#o.processId, [id]),
-    );
+    await this.#persisted('enqueue a job', store.addJobs(this.#o.processId, [{ id, record: bytes }]));
     this.#emit('enqueued', job);
     const stored = { id, record: bytes };
     if (this.#o.mode === 'background') void this.#runner!.run(stored);
@@ -290,7 +287,7 @@ export class Toniq {
     // Other processes' jobs go through their delayed jobs, due at once (0) or after the delay,
     // so the target's own timer takes them over when the wake-up message is missed.
     const dueAt = delayFor > 0 ? now + delayFor : 0;
-    await this.#withTimeout(
+    await this.#persisted(
       'enqueue a job on another process',
       store.addDelayedJobs(processId, [{ id, record: bytes, dueAt }]),
     );
@@ -510,28 +507,16 @@ export class Toniq {
     );
   }
 
-  async #withTimeout(action: string, write: Promise<void>, undo?: () => unknown): Promise<void> {
-    const timeout = this.#o.enqueueTimeout;
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
+  /**
+   * Awaits a write of new jobs. The store bounds the wait itself (RedisStore: `enqueueTimeout`
+   * as its command timeout, and it undoes a write that lands after the timeout), so no timer per
+   * enqueue is needed here; this only turns a failure into the error users are told about.
+   */
+  async #persisted(action: string, write: Promise<void>): Promise<void> {
     try {
-      await Promise.race([
-        write,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            timedOut = true;
-            reject(new RedisUnavailableError(action, timeout));
-          }, timeout);
-        }),
-      ]);
+      await write;
     } catch (error) {
-      write.catch(() => {});
-      if (timedOut) undo?.();
-      throw error instanceof RedisUnavailableError
-        ? error
-        : new RedisUnavailableError(action, timeout, { cause: error });
-    } finally {
-      clearTimeout(timer);
+      throw new RedisUnavailableError(action, this.#o.enqueueTimeout, { cause: error });
     }
   }
 

@@ -92,14 +92,15 @@ describe('Redis outages', () => {
     const logger = recordingLogger();
     const toniq = await newToniq({ workers: [fixtureWorker], delayedJobsPollInterval: 50, logger });
     const job = await toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 400 });
+    const finished = nextEvent<[Job]>(toniq.events, 'finished', {
+      filter: (done) => done.id === job.id,
+      timeout: 15_000,
+    });
     await redis.kill();
     await eventually(() => assert.match(logger.text('error'), /Could not check for due delayed jobs/), {
       timeout: 3000,
     });
     await redis.restart();
-    await nextEvent<[Job]>(toniq.events, 'finished', {
-      filter: (done) => done.id === job.id,
-      timeout: 10_000,
-    });
+    await finished;
   });
 });

@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { JobStore, StoredJob } from '../storage/job-store.js';
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { type Outcome, performJob } from './perform-job.js';
+import { LazyAbort, type Outcome, performJob } from './perform-job.js';
 
 const DEFAULT_WARN_AFTER = 60_000;
 const STORE_RETRY_MS = [100, 250, 500, 1000, 2000];
@@ -46,7 +46,7 @@ interface RunningJob {
   job: Job;
   startedAt: number;
   warnAt: number;
-  controller: AbortController;
+  controller: LazyAbort;
 }
 
 export class JobRunner {
@@ -145,7 +145,7 @@ export class JobRunner {
   ): Promise<Outcome> {
     if (this.#stopped) return { ok: false, error: new Error('stopped') };
     const now = this.#o.now();
-    const controller = new AbortController();
+    const controller = new LazyAbort();
     const entry: RunningJob = {
       job,
       startedAt: now,
@@ -155,7 +155,7 @@ export class JobRunner {
     this.#running.set(job.id, entry);
     this.#ensureWarnTimer();
     this.#emit('started', job);
-    const outcome = await performJob(worker, job, this.#jobLogger(job), controller);
+    const outcome = await performJob(worker, job, () => this.#jobLogger(job), controller);
     this.#running.delete(job.id);
     if (this.#stopped) return outcome; // left persisted: it runs again after a restart or takeover
     await this.#settle(stored, record, job, outcome, retryable);

@@ -11,16 +11,51 @@ import type { Worker } from '../worker.js';
 
 export type Outcome = { ok: true } | { ok: false; error: Error };
 
+/**
+ * The abort side of ctx.signal, made only when a worker reads ctx.signal or has a timeout:
+ * an AbortController per job is a noticeable cost when jobs are cheap.
+ */
+export class LazyAbort {
+  #controller: AbortController | undefined;
+  #reason: unknown;
+  #aborted = false;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 export async function performJob(
   worker: Worker<any>,
   job: Job,
-  log: Logger,
-  controller: AbortController,
+  makeLog: () => Logger,
+  controller: LazyAbort,
 ): Promise<Outcome> {
   const timeout = worker.options.timeout;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const ctx = { job, signal: controller.signal, log };
+    let log: Logger | undefined;
+    const ctx = {
+      job,
+      get signal() {
+        return controller.signal;
+      },
+      get log() {
+        log ??= makeLog();
+        return log;
+      },
+    };
     const running = Promise.resolve().then(() => worker.perform(job.args, ctx));
     if (timeout === undefined) {
       await running;

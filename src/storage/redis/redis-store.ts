@@ -158,7 +158,15 @@ export class RedisStore implements JobStore {
       coalescer = new WriteCoalescer<StoredJob>((batch) => {
         const fields: Array<string | Buffer> = [];
         for (const job of batch) fields.push(job.id, job.record);
-        return this.#client.hset(key, ...(fields as [string, Buffer]));
+        return this.#client.hset(key, ...(fields as [string, Buffer])).catch((error: unknown) => {
+          // The write may still land after the command timed out: remove it then, so that a
+          // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers).
+          void this.finishJobs(
+            processId,
+            batch.map((job) => job.id),
+          );
+          throw error;
+        });
       });
       this.#adds.set(processId, coalescer);
     }
@@ -261,11 +269,35 @@ export class RedisStore implements JobStore {
       coalescer = new WriteCoalescer<DelayedStoredJob>((batch) => {
         const args: Array<string | Buffer> = [];
         for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
-        return this.#client.addDelayedJobs(delayedKey, delayedJobsKey, ...args);
+        return this.#client.addDelayedJobs(delayedKey, delayedJobsKey, ...args).catch((error: unknown) => {
+          void this.#undoDelayed(
+            delayedKey,
+            delayedJobsKey,
+            batch.map((job) => job.id),
+          );
+          throw error;
+        });
       });
       this.#delayedAdds.set(processId, coalescer);
     }
     return coalescer.add(jobs);
+  }
+
+  /** Removes delayed jobs whose write failed (it may land late); tries until Redis answers, for a while. */
+  async #undoDelayed(delayedKey: string, delayedJobsKey: string, ids: string[]): Promise<void> {
+    for (let attempt = 0; attempt < 60 && !this.#closed; attempt++) {
+      try {
+        // One MULTI: the due time and the record go together.
+        await this.#client
+          .multi()
+          .zrem(delayedKey, ...ids)
+          .hdel(delayedJobsKey, ...ids)
+          .exec();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
   }
 
   async scheduleRetry(processId: string, job: DelayedStoredJob): Promise<boolean> {
