@@ -16,8 +16,8 @@ import {
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from './events.js';
 import { type FailedJob, type Job, toJobError } from './job/job.js';
 import { newJobId } from './job/job-id.js';
-import { decodeRecord, encodeRecord, type JobRecord } from './job/job-record.js';
-import { ArgumentCodec } from './job/serialization.js';
+import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from './job/job-record.js';
+import { ArgumentCodec, type EncodedArgs } from './job/serialization.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
 import { JobRunner } from './runtime/job-runner.js';
@@ -330,28 +330,20 @@ export class Toniq {
   /** Checks and serializes the arguments of a new job. Throws InvalidArgumentsError; writes nothing. */
   async #prepare<Args>(worker: Worker<Args>, args: unknown, processId: string) {
     const value = await this.#validate(worker, args);
-    const encoded = this.#codec.encode(value);
-    const now = this.#o.now();
-    const id = newJobId(now);
-    const record: JobRecord = {
-      v: 1,
-      id,
-      worker: worker.name,
-      args: encoded.value,
-      attempt: 1,
-      createdAt: now,
-    };
-    if (encoded.hasClasses) record.hasClasses = true;
-    let bytes: Buffer;
+    let encoded: EncodedArgs;
     try {
-      bytes = encodeRecord(record);
+      encoded = this.#codec.encode(value);
     } catch (error) {
+      if (error instanceof InvalidArgumentsError) throw error;
       throw new InvalidArgumentsError(
         'args',
         `The arguments could not be serialized: ${(error as Error).message}. Nothing was enqueued.`,
         { cause: error },
       );
     }
+    const now = this.#o.now();
+    const id = newJobId(now);
+    const bytes = encodeRecord({ v: 2, id, worker: worker.name, args: encoded, attempt: 1, createdAt: now });
     const job: Job<Args> = {
       id,
       worker: worker.name,
@@ -385,14 +377,13 @@ export class Toniq {
     if (!current) throw new JobNotFoundError(id);
     const old = this.#decodeFailed({ id, record: current });
     const fresh: JobRecord = {
-      v: 1,
+      v: 2,
       id,
       worker: old.worker,
       args: old.args,
       attempt: 1,
       createdAt: old.createdAt,
     };
-    if (old.hasClasses) fresh.hasClasses = true;
     const stored = { id, record: encodeRecord(fresh) };
     if (!(await store.retryFailedJob(this.#o.processId, stored))) throw new JobNotFoundError(id);
     if (this.#o.mode === 'background') void this.#runner!.run(stored);
@@ -400,7 +391,7 @@ export class Toniq {
     return {
       id,
       worker: fresh.worker,
-      args: old.hasClasses ? this.#codec.decode(old.args) : old.args,
+      args: this.#codec.tryDecode(old.args),
       attempt: 1,
       createdAt: new Date(fresh.createdAt),
       processId: this.#o.processId,
@@ -441,7 +432,7 @@ export class Toniq {
     return records.map((record) => ({
       id: record.id,
       worker: record.worker,
-      args: record.hasClasses ? this.#codec.decode(record.args) : record.args,
+      args: this.#codec.tryDecode(record.args),
       attempt: record.attempt,
       createdAt: new Date(record.createdAt),
       processId: this.#o.processId,
@@ -456,16 +447,10 @@ export class Toniq {
       failedAt: 0,
       processId: '',
     };
-    let args = record.args;
-    try {
-      if (record.hasClasses) args = this.#codec.decode(record.args);
-    } catch {
-      // Shown as stored; the retry will fail with the reason.
-    }
     return {
       id: record.id,
       worker: record.worker,
-      args,
+      args: this.#codec.tryDecode(record.args),
       attempt: record.attempt,
       attempts: failed.attempts,
       createdAt: new Date(record.createdAt),
@@ -480,10 +465,10 @@ export class Toniq {
       return decodeRecord(stored.record, stored.id, 'the failed list');
     } catch (error) {
       return {
-        v: 1,
+        v: 2,
         id: stored.id,
         worker: '(unreadable record)',
-        args: undefined,
+        args: NO_ARGS,
         attempt: 1,
         createdAt: 0,
         failed: { error: toJobError(error), attempts: 0, failedAt: 0, processId: '', raw: stored.record },

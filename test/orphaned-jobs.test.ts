@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { defineWorker, type Job } from '../src/index.js';
 import { newJobId } from '../src/job/job-id.js';
 import { encodeRecord } from '../src/job/job-record.js';
+import { ArgumentCodec } from '../src/job/serialization.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -20,10 +21,10 @@ describe('orphaned jobs', () => {
     // A job moved here by a script whose reply never arrived: in Redis, unknown to the runner.
     const id = newJobId(Date.now() - 10_000);
     const record = encodeRecord({
-      v: 1,
+      v: 2,
       id,
       worker: 'Work',
-      args: { n: 1 },
+      args: new ArgumentCodec().encode({ n: 1 }),
       attempt: 1,
       createdAt: Date.now() - 10_000,
     });

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createToniq, defineWorker, InvalidArgumentsError } from '../src/index.js';
-import { ArgumentCodec, deserializeValue, serializeValue } from '../src/job/serialization.js';
+import { ArgumentCodec } from '../src/job/serialization.js';
 import { nextEvent } from './harness/eventually.js';
 import { jobKeys, toniqFactory, useRedis } from './harness/fixtures.js';
 
-const roundTrip = (codec: ArgumentCodec, args: unknown) => {
-  const { value } = codec.encode(args);
-  return codec.decode(deserializeValue(serializeValue(value)));
-};
+const roundTrip = (codec: ArgumentCodec, args: unknown) => codec.decode(codec.encode(args));
 
 function refusal(codec: ArgumentCodec, args: unknown): InvalidArgumentsError {
   try {
@@ -70,6 +67,28 @@ describe('serialization of arguments', () => {
     assert.equal(back.infinity, -Infinity);
     assert.deepEqual(back.nested, args.nested);
     assert.ok(back.error instanceof RangeError && back.error.message === 'out of range');
+  });
+
+  it('stores plain JSON data as JSON and everything else as structured clone', () => {
+    assert.equal(codec.encode({ to: 'a', n: [1, 2.5, null, true], nested: { s: 'é\ud800' } }).format, 'json');
+    for (const value of [
+      { u: undefined },
+      { n: Number.NaN },
+      { z: -0 },
+      { d: new Date() },
+      // biome-ignore lint/suspicious/noSparseArray: a hole is the point
+      [1, , 3],
+      { big: 1n },
+    ]) {
+      assert.equal(codec.encode(value).format, 'v8', `${String(Object.keys(value))} is not plain JSON`);
+    }
+    const shared = { x: 1 };
+    assert.equal(codec.encode({ a: shared, b: shared }).format, 'v8', 'a shared object stays shared');
+    const back = roundTrip(codec, { a: shared, b: shared }) as { a: object; b: object };
+    assert.equal(back.a, back.b);
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the point
+    const sparse = roundTrip(codec, [1, , 3]) as unknown[];
+    assert.ok(!(1 in sparse), 'a hole stays a hole');
   });
 
   it('round-trips cyclic and shared structures', () => {

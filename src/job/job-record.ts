@@ -1,58 +1,77 @@
 /**
  * The stored form of a job: the bytes kept in Redis (or in the MemoryStore).
  *
- * A record is a structured-clone object carrying a format version `v`. Reading migrates an
- * older version step by step to the current one, so records written by an older toniq stay
- * readable after an upgrade. Records are opaque to Redis: Lua scripts move them, never parse them.
+ * Version 2, the current one, is a small frame:
+ *   byte 0      0x02 (the version; older records start with 0xFF, the structured clone header)
+ *   byte 1      how the arguments are stored: 'J' (JSON) or 'V' (structured clone)
+ *   bytes 2–5   length of the header, unsigned 32-bit big-endian
+ *   header      JSON: id, worker, attempt, createdAt, hasClasses?, failed?
+ *   rest        the arguments' bytes, exactly as ArgumentCodec made them
+ * The arguments stay bytes until a worker needs them, so a retry or a failure rewrites the
+ * header and copies the arguments' bytes untouched.
+ *
+ * Reading migrates older versions (0 and 1 were whole structured-clone objects) step by step,
+ * so records written by an older toniq stay readable after an upgrade. Records are opaque to
+ * Redis: Lua scripts move them, never parse them.
  */
 import { CorruptJobRecordError } from '../errors.js';
 import type { JobError } from './job.js';
-import { deserializeValue, serializeValue } from './serialization.js';
+import { deserializeValue, type EncodedArgs, serializeValue } from './serialization.js';
 
-export const CURRENT_RECORD_VERSION = 1;
+export const CURRENT_RECORD_VERSION = 2;
 
-/** Version 1, the current one. Times are epoch milliseconds. */
+export interface FailedInfo {
+  error: JobError;
+  attempts: number;
+  failedAt: number;
+  processId: string;
+  /** The raw bytes of a record that could not be read. */
+  raw?: Buffer;
+}
+
+/** A job record, read. Times are epoch milliseconds. */
 export interface JobRecord {
-  v: 1;
+  v: 2;
   id: string;
   worker: string;
-  /** Arguments as prepared by ArgumentCodec.encode. */
-  args: unknown;
-  /** True when `args` holds registered class instances to rebuild. */
-  hasClasses?: boolean;
+  /** The arguments as stored; ArgumentCodec.decode makes the worker's copy. */
+  args: EncodedArgs;
   /** Which try the job is on (1 for the first run). */
   attempt: number;
   createdAt: number;
-  /** Due time of a delayed job; Infinity when it waits for flushDelayedJobs(). */
-  dueAt?: number;
   /** Set once the job is in the failed list. */
-  failed?: { error: JobError; attempts: number; failedAt: number; processId: string; raw?: Buffer };
+  failed?: FailedInfo;
 }
 
-/**
- * Version 0: the format before records were versioned. It had no `v`, no id inside (the id was
- * the hash field), counted failures in `retries` and kept the creation time as an ISO string.
- */
-interface JobRecordV0 {
-  workerName: string;
-  arguments: unknown;
-  retries: number;
-  created: string;
-}
+/** The arguments of a job that has none to show (a record that could not be read). */
+export const NO_ARGS: EncodedArgs = { bytes: serializeValue(undefined), format: 'v8', hasClasses: false };
 
-const migrations: Record<number, (record: any, id: string) => any> = {
-  0: (old: JobRecordV0, id: string) => ({
-    v: 1,
-    id,
-    worker: old.workerName,
-    args: old.arguments,
-    attempt: old.retries + 1,
-    createdAt: Date.parse(old.created),
-  }),
-};
+const VERSION_2 = 0x02;
+const STRUCTURED_CLONE = 0xff;
+const JSON_ARGS = 0x4a; // 'J'
+const V8_ARGS = 0x56; // 'V'
 
 export function encodeRecord(record: JobRecord): Buffer {
-  return serializeValue(record);
+  const header: Record<string, unknown> = {
+    id: record.id,
+    worker: record.worker,
+    attempt: record.attempt,
+    createdAt: record.createdAt,
+  };
+  if (record.args.hasClasses) header.hasClasses = true;
+  if (record.failed) {
+    const { raw, ...failed } = record.failed;
+    header.failed = raw ? { ...failed, raw: raw.toString('base64') } : failed;
+  }
+  const headerText = JSON.stringify(header);
+  const headerLength = Buffer.byteLength(headerText);
+  const bytes = Buffer.allocUnsafe(6 + headerLength + record.args.bytes.length);
+  bytes[0] = VERSION_2;
+  bytes[1] = record.args.format === 'json' ? JSON_ARGS : V8_ARGS;
+  bytes.writeUInt32BE(headerLength, 2);
+  bytes.write(headerText, 6, 'utf8');
+  record.args.bytes.copy(bytes, 6 + headerLength);
+  return bytes;
 }
 
 /**
@@ -60,6 +79,81 @@ export function encodeRecord(record: JobRecord): Buffer {
  * Throws CorruptJobRecordError when the bytes are not a job record.
  */
 export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecord {
+  const corrupt = (reason: string, cause?: unknown) =>
+    new CorruptJobRecordError(id, where, { cause: cause ?? new Error(reason) });
+  if (bytes[0] === STRUCTURED_CLONE) return decodeStructuredCloneRecord(bytes, id, where);
+  if (bytes[0] !== VERSION_2) {
+    if (typeof bytes[0] === 'number' && bytes[0] > VERSION_2 && bytes[0] < 0x20) {
+      throw corrupt(
+        `record version ${bytes[0]} is newer than this toniq understands (${CURRENT_RECORD_VERSION}); upgrade toniq`,
+      );
+    }
+    throw corrupt('it is not in any record format toniq knows');
+  }
+  if (bytes.length < 6) throw corrupt('it is truncated');
+  const format = bytes[1];
+  if (format !== JSON_ARGS && format !== V8_ARGS) throw corrupt(`unknown argument format ${String(format)}`);
+  const headerLength = bytes.readUInt32BE(2);
+  if (6 + headerLength > bytes.length) throw corrupt('it is truncated');
+  let header: any;
+  try {
+    header = JSON.parse(bytes.toString('utf8', 6, 6 + headerLength));
+  } catch (error) {
+    throw corrupt('its header is not JSON', error);
+  }
+  if (
+    typeof header?.worker !== 'string' ||
+    typeof header.attempt !== 'number' ||
+    typeof header.createdAt !== 'number'
+  ) {
+    throw corrupt('the record lacks worker, attempt or createdAt');
+  }
+  const record: JobRecord = {
+    v: 2,
+    id,
+    worker: header.worker,
+    attempt: header.attempt,
+    createdAt: header.createdAt,
+    args: {
+      bytes: bytes.subarray(6 + headerLength),
+      format: format === JSON_ARGS ? 'json' : 'v8',
+      hasClasses: header.hasClasses === true,
+    },
+  };
+  if (header.failed) {
+    const { raw, ...failed } = header.failed;
+    record.failed = raw ? { ...failed, raw: Buffer.from(raw, 'base64') } : failed;
+  }
+  return record;
+}
+
+/**
+ * Versions 0 and 1 stored the whole record as one structured-clone object.
+ * - Version 0 (before records were versioned): `{ workerName, arguments, retries, created }`,
+ *   with the failure count in `retries` and the creation time as an ISO string.
+ * - Version 1: `{ v: 1, id, worker, args, hasClasses?, attempt, createdAt, failed? }`.
+ */
+const migrations: Record<number, (record: any, id: string) => any> = {
+  0: (old: { workerName: string; arguments: unknown; retries: number; created: string }, id: string) => ({
+    v: 1,
+    id,
+    worker: old.workerName,
+    args: old.arguments,
+    attempt: old.retries + 1,
+    createdAt: Date.parse(old.created),
+  }),
+  1: (old: any, id: string): JobRecord => ({
+    v: 2,
+    id,
+    worker: old.worker,
+    attempt: old.attempt,
+    createdAt: old.createdAt,
+    args: { bytes: serializeValue(old.args), format: 'v8', hasClasses: old.hasClasses === true },
+    ...(old.failed ? { failed: old.failed } : {}),
+  }),
+};
+
+function decodeStructuredCloneRecord(bytes: Buffer, id: string, where: string): JobRecord {
   let value: any;
   try {
     value = deserializeValue(bytes);
@@ -72,20 +166,13 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
     });
   }
   let version: number = typeof value.v === 'number' ? value.v : 0;
-  if (version > CURRENT_RECORD_VERSION) {
+  if (version > 1) {
     throw new CorruptJobRecordError(id, where, {
-      cause: new Error(
-        `record version ${version} is newer than this toniq understands (${CURRENT_RECORD_VERSION}); upgrade toniq`,
-      ),
+      cause: new Error(`a structured-clone record cannot be version ${version}`),
     });
   }
   while (version < CURRENT_RECORD_VERSION) {
-    const migrate = migrations[version];
-    if (!migrate)
-      throw new CorruptJobRecordError(id, where, {
-        cause: new Error(`no migration from record version ${version}`),
-      });
-    value = migrate(value, id);
+    value = migrations[version]!(value, id);
     version = value.v;
   }
   if (
@@ -97,6 +184,5 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
       cause: new Error('the record lacks worker, attempt or createdAt'),
     });
   }
-  value.id = id;
   return value as JobRecord;
 }

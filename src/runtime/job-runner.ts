@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
 import { UnknownWorkerError } from '../errors.js';
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from '../events.js';
 import { type FailedJob, type Job, toJobError } from '../job/job.js';
-import { decodeRecord, encodeRecord, type JobRecord } from '../job/job-record.js';
+import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from '../job/job-record.js';
 import type { RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
@@ -110,14 +110,18 @@ export class JobRunner {
     const worker = this.#o.workers.get(record.worker);
     if (!worker) {
       const error = new UnknownWorkerError(record.worker, [...this.#o.workers.keys()]);
-      return this.#settle(stored, record, this.#toJob(record, record.args), { ok: false, error }, false);
+      return this.#settle(
+        record,
+        this.#toJob(record, this.#o.codec.tryDecode(record.args)),
+        { ok: false, error },
+        false,
+      );
     }
     let job: Job;
     try {
-      job = this.#toJob(record, record.hasClasses ? this.#o.codec.decode(record.args) : record.args);
+      job = this.#toJob(record, this.#o.codec.decode(record.args));
     } catch (error) {
       return this.#settle(
-        stored,
         record,
         this.#toJob(record, undefined),
         { ok: false, error: error as Error },
@@ -126,23 +130,17 @@ export class JobRunner {
     }
     const retryable = options.retryable ?? true;
     const limiter = this.#limiters.get(worker.name);
-    if (!limiter) return this.#attempt(worker, stored, record, job, retryable);
+    if (!limiter) return this.#attempt(worker, record, job, retryable);
     this.#waiting++;
     return new Promise((resolve) => {
       limiter.run(async () => {
         this.#waiting--;
-        resolve(await this.#attempt(worker, stored, record, job, retryable));
+        resolve(await this.#attempt(worker, record, job, retryable));
       });
     });
   }
 
-  async #attempt(
-    worker: Worker<any>,
-    stored: StoredJob,
-    record: JobRecord,
-    job: Job,
-    retryable: boolean,
-  ): Promise<Outcome> {
+  async #attempt(worker: Worker<any>, record: JobRecord, job: Job, retryable: boolean): Promise<Outcome> {
     if (this.#stopped) return { ok: false, error: new Error('stopped') };
     const now = this.#o.now();
     const controller = new LazyAbort();
@@ -158,18 +156,12 @@ export class JobRunner {
     const outcome = await performJob(worker, job, () => this.#jobLogger(job), controller);
     this.#running.delete(job.id);
     if (this.#stopped) return outcome; // left persisted: it runs again after a restart or takeover
-    await this.#settle(stored, record, job, outcome, retryable);
+    await this.#settle(record, job, outcome, retryable);
     this.#notifyIfIdle();
     return outcome;
   }
 
-  async #settle(
-    stored: StoredJob,
-    record: JobRecord,
-    job: Job,
-    outcome: Outcome,
-    retryable: boolean,
-  ): Promise<Outcome> {
+  async #settle(record: JobRecord, job: Job, outcome: Outcome, retryable: boolean): Promise<Outcome> {
     const { store, processId, now } = this.#o;
     // No longer active: a retry may come back through the delayed jobs before this call returns.
     this.#active.delete(record.id);
@@ -194,11 +186,10 @@ export class JobRunner {
         );
       }
     }
-    // Written from the stored bytes, not from `record`, whose arguments the worker may have changed.
-    const pristine = decodeRecord(stored.record, stored.id, 'memory');
+    // The record keeps the arguments' stored bytes, so what the worker changed in its copy is not written.
     if (delay !== null && delay >= 0) {
       const dueAt = now() + delay;
-      const next: JobRecord = { ...pristine, attempt: record.attempt + 1, dueAt };
+      const next: JobRecord = { ...record, attempt: record.attempt + 1 };
       delete next.failed;
       const moved = await this.#persist(`schedule the retry of job #${record.id}`, () =>
         store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
@@ -214,10 +205,9 @@ export class JobRunner {
     const failedAt = now();
     const jobError = toJobError(error);
     const failedRecord: JobRecord = {
-      ...pristine,
+      ...record,
       failed: { error: jobError, attempts: record.attempt, failedAt, processId },
     };
-    delete failedRecord.dueAt;
     const moved = await this.#persist(`move job #${record.id} to the failed list`, () =>
       store.failJob(processId, { id: record.id, record: encodeRecord(failedRecord) }, failedAt),
     );
@@ -243,10 +233,10 @@ export class JobRunner {
   async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {
     const failedAt = this.#o.now();
     const record: JobRecord = {
-      v: 1,
+      v: 2,
       id,
       worker: '(unreadable record)',
-      args: undefined,
+      args: NO_ARGS,
       attempt: 1,
       createdAt: failedAt,
       failed: { error: toJobError(error), attempts: 0, failedAt, processId: this.#o.processId, raw },
