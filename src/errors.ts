@@ -95,10 +95,13 @@ export class RedisUnreachableError extends ToniqError {
 /** Redis did not answer a write in time (it is down, restarting or overloaded). Nothing partial is left behind. */
 export class RedisUnavailableError extends ToniqError {
   constructor(action: string, timeoutMs: number, options?: { cause?: unknown }) {
-    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    const reason = options?.cause instanceof Error ? options.cause.message : '';
+    const what = /timed out|timeout/i.test(reason)
+      ? `Redis did not confirm the write within ${timeoutMs} ms`
+      : `Redis is not reachable right now${reason ? ` (${reason})` : ''}`;
     super(
       'TONIQ_REDIS_UNAVAILABLE',
-      `Could not ${action}: Redis did not confirm the write within ${timeoutMs} ms${reason}. ` +
+      `Could not ${action}: ${what}. ` +
         `The job was not enqueued and nothing of it is left in Redis; enqueue it again once Redis is back ` +
         `(toniq reconnects by itself).`,
       options,

@@ -28,7 +28,7 @@ describe('Redis outages', () => {
     await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), (error: unknown) => {
       assert.ok(error instanceof RedisUnavailableError);
       assert.equal(error.code, 'TONIQ_REDIS_UNAVAILABLE');
-      assert.match(error.message, /Could not enqueue a job: Redis did not confirm the write within 1000 ms/);
+      assert.match(error.message, /Could not enqueue a job: Redis is not reachable right now/);
       assert.match(error.message, /enqueue it again once Redis is back/);
       return true;
     });
@@ -51,7 +51,10 @@ describe('Redis outages', () => {
     redis.pause();
     const started = Date.now();
     try {
-      await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), RedisUnavailableError);
+      await assert.rejects(
+        toniq.enqueue(fixtureWorker, { do: 'succeed' }),
+        /Could not enqueue a job: Redis did not confirm the write within 300 ms/,
+      );
       assert.ok(Date.now() - started < 1000);
     } finally {
       redis.resume();

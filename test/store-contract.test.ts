@@ -92,6 +92,53 @@ for (const [name, open] of stores) {
       await store.close();
     });
 
+    it('registers a process that jobs are written for, so that a takeover finds them', async () => {
+      const store = await open();
+      const info = (id: string) => ({ id, host: 'h', pid: 1, startedAt: 1, version: '0', workers: ['W'] });
+      assert.equal(await store.keepAlive(info('live'), 60_000), true, 'the first registration');
+      assert.equal(await store.keepAlive(info('live'), 60_000), false);
+      // 'gone' was taken over earlier (not registered) but still writes jobs, then dies.
+      await store.addJobs('gone', [{ id: 'j1', record: bytes('J1') }]);
+      await store.addDelayedJobs('gone', [{ id: 'j2', record: bytes('J2'), dueAt: 5 }]);
+      const gone = (await store.listProcesses()).find((p) => p.id === 'gone');
+      assert.ok(gone, 'registered by its jobs');
+      assert.equal(gone.heartbeatAge, null, 'with no heartbeat it counts as dead');
+      assert.deepEqual(gone.workers, []);
+      const taken = await store.takeOverProcess('gone', 'live');
+      assert.deepEqual(
+        taken?.jobs.map((job) => job.id),
+        ['j1'],
+      );
+      assert.equal(taken?.delayed, 1);
+      assert.equal(await store.takeOverProcess('gone', 'live'), null, 'only once');
+      // Had it lived, its next heartbeat would have told it that it had been taken over.
+      await store.addJobs('paused', [{ id: 'j3', record: bytes('J3') }]);
+      assert.equal(await store.keepAlive(info('paused'), 60_000), true);
+      await store.close();
+    });
+
+    it('takes over only a dead process, never itself, and only for a live taker', async () => {
+      const store = await open();
+      const info = (id: string) => ({ id, host: 'h', pid: 1, startedAt: 1, version: '0', workers: [] });
+      await store.keepAlive(info('a'), 60_000);
+      await store.keepAlive(info('b'), 60_000);
+      await store.addJobs('b', [{ id: 'x', record: bytes('X') }]);
+      assert.equal(await store.takeOverProcess('b', 'a'), null, 'b is alive');
+      assert.equal(await store.takeOverProcess('a', 'a'), null, 'not from itself');
+      assert.equal(await store.endProcess('b'), true, 'b stops, leaving a job');
+      assert.equal(await store.takeOverProcess('b', 'nobody'), null, 'the taker must be alive');
+      assert.deepEqual(
+        (await store.takeOverProcess('b', 'a'))?.jobs.map((job) => job.id),
+        ['x'],
+      );
+      assert.deepEqual(ids(await store.listJobs('a')), ['x']);
+      assert.equal(await store.endProcess('a'), true);
+      await store.finishJobs('a', ['x']);
+      assert.equal(await store.endProcess('a'), false, 'nothing left: it leaves the registry');
+      assert.deepEqual(await store.listProcesses(), []);
+      await store.close();
+    });
+
     it('lists failed jobs oldest first; retries and deletes each exactly once', async () => {
       const store = await open();
       await store.addJobs('p', [

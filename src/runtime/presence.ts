@@ -50,6 +50,7 @@ export class Presence {
       processId: options.processId,
       checkInterval: options.takeoverCheckInterval,
       graceAfterOutage: options.heartbeatInterval * 2,
+      confirmAfter: options.heartbeatInterval,
       logger: options.logger,
       events: options.events,
       onJobs: options.onJobs,

@@ -1,7 +1,9 @@
 /**
  * Takes over the jobs of dead processes.
  * 1. Every `checkInterval`, and at once when a process announces it stopped, lists the
- *    registered processes and finds those whose heartbeat lapsed.
+ *    registered processes and finds those whose heartbeat lapsed. A process must be seen dead
+ *    for `confirmAfter` first (unless it announced its stop): after a Redis outage every heartbeat
+ *    has lapsed, and live processes need a moment to beat again.
  * 2. Moves each one's jobs here with one atomic store call, which checks again that the process
  *    is really dead and not yet taken over, so racing processes never split or duplicate jobs.
  * 3. Runs the jobs it got, wakes the delayed-jobs timer for the delayed ones, emits `takenOver`.
@@ -19,6 +21,8 @@ export interface TakeoverOptions {
   checkInterval: number;
   /** How long to wait after this process's own heartbeat recovered before taking over again. */
   graceAfterOutage: number;
+  /** How long a process must be seen dead before it is taken over. */
+  confirmAfter: number;
   logger: Logger;
   events: ToniqEventEmitter;
   onJobs: (jobs: StoredJob[]) => void;
@@ -33,6 +37,10 @@ export class Takeover {
   #stopped = true;
   #pausedUntil = 0;
   #failing = false;
+  /** When each dead-looking process was first seen dead. */
+  readonly #deadSince = new Map<string, number>();
+  /** Processes that announced they stopped: no need to confirm they are dead. */
+  readonly #announced = new Set<string>();
 
   constructor(options: TakeoverOptions) {
     this.#o = options;
@@ -46,6 +54,7 @@ export class Takeover {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#confirmationTimer);
     await this.#checking;
   }
 
@@ -56,6 +65,12 @@ export class Takeover {
 
   resume(): void {
     this.#pausedUntil = Date.now() + this.#o.graceAfterOutage;
+  }
+
+  /** A process announced that it stopped and left jobs: take them over without waiting. */
+  processStopped(processId: string): void {
+    this.#announced.add(processId);
+    this.checkNow();
   }
 
   /** Checks for dead processes now (or right after the check under way). */
@@ -75,6 +90,18 @@ export class Takeover {
     });
   }
 
+  #confirmationTimer: NodeJS.Timeout | undefined;
+
+  /** Looks again once a process first seen dead may be confirmed dead. */
+  #scheduleConfirmation(): void {
+    if (this.#confirmationTimer || this.#stopped) return;
+    this.#confirmationTimer = setTimeout(() => {
+      this.#confirmationTimer = undefined;
+      this.checkNow();
+    }, this.#o.confirmAfter);
+    this.#confirmationTimer.unref();
+  }
+
   #schedule(): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => this.checkNow(), this.#o.checkInterval);
@@ -86,9 +113,18 @@ export class Takeover {
     const { store, processId, logger, events } = this.#o;
     try {
       const processes = await store.listProcesses();
+      const now = Date.now();
+      const deadIds = new Set<string>();
       for (const dead of processes) {
         if (this.#stopped) return;
         if (dead.heartbeatAge !== null || dead.id === processId) continue;
+        deadIds.add(dead.id);
+        const since = this.#deadSince.get(dead.id) ?? now;
+        this.#deadSince.set(dead.id, since);
+        if (now - since < this.#o.confirmAfter && !this.#announced.has(dead.id)) {
+          this.#scheduleConfirmation();
+          continue;
+        }
         const taken = await store.takeOverProcess(dead.id, processId);
         if (!taken) continue;
         logger.info(
@@ -103,6 +139,8 @@ export class Takeover {
           delayedJobs: taken.delayed,
         });
       }
+      for (const id of this.#deadSince.keys()) if (!deadIds.has(id)) this.#deadSince.delete(id);
+      for (const id of this.#announced) if (!deadIds.has(id)) this.#announced.delete(id);
       if (this.#failing) logger.info({}, 'Checking for dead processes works again.');
       this.#failing = false;
     } catch (error) {

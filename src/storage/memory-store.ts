@@ -21,7 +21,10 @@ export class MemoryStore implements JobStore {
   readonly #jobs = new Map<string, Map<string, Buffer>>();
   readonly #delayed = new Map<string, Map<string, { record: Buffer; dueAt: number }>>();
   readonly #failed = new Map<string, { record: Buffer; failedAt: number }>();
-  readonly #processes = new Map<string, { info: ProcessInfo; deadAfter: number; lastBeat: number }>();
+  readonly #processes = new Map<
+    string,
+    { info: ProcessInfo; deadAfter: number; lastBeat: number; placeholder?: boolean }
+  >();
   readonly #messages = new EventEmitter();
 
   async open(): Promise<string[]> {
@@ -48,7 +51,20 @@ export class MemoryStore implements JobStore {
     return delayed;
   }
 
+  /** Jobs written for a process that is not registered register it, so a takeover finds them (as add-jobs.lua). */
+  #registerPlaceholder(processId: string): void {
+    if (this.#processes.has(processId)) return;
+    const info = { id: processId, host: '?', pid: 0, startedAt: 0, version: '?', workers: [] };
+    this.#processes.set(processId, {
+      info,
+      deadAfter: 0,
+      lastBeat: Number.NEGATIVE_INFINITY,
+      placeholder: true,
+    });
+  }
+
   async addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
+    this.#registerPlaceholder(processId);
     const held = this.#jobsOf(processId);
     for (const job of jobs) held.set(job.id, job.record);
   }
@@ -79,6 +95,7 @@ export class MemoryStore implements JobStore {
   }
 
   async addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
+    this.#registerPlaceholder(processId);
     const delayed = this.#delayedOf(processId);
     for (const job of jobs) delayed.set(job.id, { record: job.record, dueAt: job.dueAt });
   }
@@ -148,7 +165,7 @@ export class MemoryStore implements JobStore {
   async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
     const entry = this.#processes.get(info.id);
     this.#processes.set(info.id, { info, deadAfter, lastBeat: Date.now() });
-    return !entry;
+    return !entry || entry.placeholder === true;
   }
 
   async startKeepalive(

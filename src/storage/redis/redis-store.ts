@@ -54,7 +54,7 @@ export class RedisStore implements JobStore {
   readonly #finishes = new Map<string, Set<string>>();
   #finishWaiters: Array<() => void> = [];
   #finishTimer: NodeJS.Timeout | undefined;
-  #finishScheduled = false;
+  #finishImmediate = false;
   #finishFailures = 0;
   #subscriber: Redis | undefined;
   readonly #reconnectListeners: Array<() => void> = [];
@@ -156,9 +156,9 @@ export class RedisStore implements JobStore {
     if (!coalescer) {
       const key = this.#keys.jobs(processId);
       coalescer = new WriteCoalescer<StoredJob>((batch) => {
-        const fields: Array<string | Buffer> = [];
-        for (const job of batch) fields.push(job.id, job.record);
-        return this.#client.hset(key, ...(fields as [string, Buffer])).catch((error: unknown) => {
+        const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
+        for (const job of batch) args.push(job.id, job.record);
+        return this.#client.addJobs(key, this.#keys.processes, ...args).catch((error: unknown) => {
           // The write may still land after the command timed out: remove it then, so that a
           // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers).
           void this.finishJobs(
@@ -187,28 +187,41 @@ export class RedisStore implements JobStore {
   }
 
   #scheduleFinishFlush(delay: number): void {
-    if (this.#finishScheduled || this.#closed || !this.#finishes.size) return;
-    this.#finishScheduled = true;
-    const run = () => {
-      this.#finishScheduled = false;
-      this.#flushFinishes().then(
-        () => {
-          this.#finishFailures = 0;
-        },
-        () => {
-          // Redis is away: keep the ids and try again; the 'error' listener has logged the outage.
-          this.#finishFailures++;
-          this.#scheduleFinishFlush(
-            RETRY_BACKOFF_MS[Math.min(this.#finishFailures, RETRY_BACKOFF_MS.length - 1)]!,
-          );
-        },
-      );
-    };
-    if (delay === 0) setImmediate(run);
-    else {
-      this.#finishTimer = setTimeout(run, delay);
+    if (this.#closed || !this.#finishes.size) return;
+    if (this.#finishImmediate) return;
+    if (delay > 0) {
+      if (this.#finishTimer) return;
+      this.#finishTimer = setTimeout(() => {
+        this.#finishTimer = undefined;
+        this.#runFinishFlush();
+      }, delay);
       this.#finishTimer.unref();
+      return;
     }
+    // Now, even if a retry after a failure is pending: once Redis is back there is no reason to wait.
+    if (this.#finishTimer && this.#redis?.status !== 'ready') return;
+    clearTimeout(this.#finishTimer);
+    this.#finishTimer = undefined;
+    this.#finishImmediate = true;
+    setImmediate(() => {
+      this.#finishImmediate = false;
+      this.#runFinishFlush();
+    });
+  }
+
+  #runFinishFlush(): void {
+    this.#flushFinishes().then(
+      () => {
+        this.#finishFailures = 0;
+      },
+      () => {
+        // Redis is away: keep the ids and try again; the 'close' listener has logged the outage.
+        this.#finishFailures++;
+        this.#scheduleFinishFlush(
+          RETRY_BACKOFF_MS[Math.min(this.#finishFailures, RETRY_BACKOFF_MS.length - 1)]!,
+        );
+      },
+    );
   }
 
   async #flushFinishes(): Promise<void> {
@@ -267,16 +280,18 @@ export class RedisStore implements JobStore {
       const delayedKey = this.#keys.delayed(processId);
       const delayedJobsKey = this.#keys.delayedJobs(processId);
       coalescer = new WriteCoalescer<DelayedStoredJob>((batch) => {
-        const args: Array<string | Buffer> = [];
+        const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
         for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
-        return this.#client.addDelayedJobs(delayedKey, delayedJobsKey, ...args).catch((error: unknown) => {
-          void this.#undoDelayed(
-            delayedKey,
-            delayedJobsKey,
-            batch.map((job) => job.id),
-          );
-          throw error;
-        });
+        return this.#client
+          .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, ...args)
+          .catch((error: unknown) => {
+            void this.#undoDelayed(
+              delayedKey,
+              delayedJobsKey,
+              batch.map((job) => job.id),
+            );
+            throw error;
+          });
       });
       this.#delayedAdds.set(processId, coalescer);
     }
@@ -531,12 +546,26 @@ function infoJson(info: ProcessInfo, deadAfter: number): string {
   return JSON.stringify({ ...info, deadAfter });
 }
 
+/** What a process is registered with when jobs are written for it while it is not registered. */
+function placeholderJson(processId: string): string {
+  return JSON.stringify({ id: processId, placeholder: true });
+}
+
 function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: number } {
+  const unknown = {
+    id,
+    host: '?',
+    pid: 0,
+    startedAt: 0,
+    version: '?',
+    workers: [] as string[],
+    deadAfter: 0,
+  };
   try {
-    const info = JSON.parse(json) as ProcessInfo & { deadAfter: number };
-    return { ...info, id };
+    // A placeholder (or a damaged entry) lacks fields: show them as unknown.
+    return { ...unknown, ...(JSON.parse(json) as Partial<ProcessInfo & { deadAfter: number }>), id };
   } catch {
-    return { id, host: '?', pid: 0, startedAt: 0, version: '?', workers: [], deadAfter: 0 };
+    return unknown;
   }
 }
 

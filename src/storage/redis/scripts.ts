@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 const SCRIPTS = {
-  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 2 },
+  addJobs: { file: 'add-jobs.lua', keys: 2 },
+  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 3 },
   scheduleRetry: { file: 'schedule-retry.lua', keys: 3 },
   takeDueJobs: { file: 'take-due-jobs.lua', keys: 3 },
   failJob: { file: 'fail-job.lua', keys: 3 },

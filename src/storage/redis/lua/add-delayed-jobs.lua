@@ -1,12 +1,15 @@
--- add-delayed-jobs: persists delayed jobs of one process.
--- Guarantees: each job's record and its due time are written together; a reader never sees
--- a due time without its record.
+-- add-delayed-jobs: persists delayed jobs of one process (its own, or another's for enqueueOn).
+-- Guarantees: each job's record and its due time are written together, so a reader never sees a
+-- due time without its record; and the process holding them is registered (with a placeholder if
+-- it was not, see add-jobs.lua), so that if it is dead they are taken over.
 -- KEYS[1] delayed zset of the process (id -> due ms, "inf" for held until flushed)
 -- KEYS[2] delayed-jobs hash of the process (id -> record)
--- ARGV    triples: id, record, due ms
+-- KEYS[3] processes hash
+-- ARGV[1] process id, ARGV[2] placeholder info JSON, then triples: id, record, due ms
 -- Returns the number of jobs written.
-for i = 1, #ARGV, 3 do
+redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2])
+for i = 3, #ARGV, 3 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i])
 end
-return #ARGV / 3
+return (#ARGV - 2) / 3
