@@ -25,9 +25,14 @@ import { OrphanCheck } from './runtime/orphan-check.js';
 import { Presence } from './runtime/presence.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
-import type { Worker } from './worker.js';
+import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
 
 export interface EnqueueOptions {
+  /**
+   * When this job is written to Redis: `'before-run'`, `'while-running'` or `'none'` (see
+   * PersistMode). Default: the worker's `persist`, itself `'before-run'` by default.
+   */
+  persist?: PersistMode;
   /**
    * Run the job after this many milliseconds instead of now; `Infinity` holds it until
    * flushDelayedJobs(). Default: 0 (run now).
@@ -206,7 +211,9 @@ export class Toniq {
       ]);
     }
     const delayFor = checkDelay(options?.delayFor);
-    const { id, bytes, job, now } = await this.#prepare(registered, args, this.#o.processId);
+    const persist = checkPersist(options?.persist ?? registered.options.persist, delayFor);
+    if (persist === 'none') return this.#enqueueUnpersisted(registered, args);
+    const { id, bytes, job, now, record } = await this.#prepare(registered, args, this.#o.processId);
 
     if (delayFor > 0) {
       const dueAt = now + delayFor;
@@ -219,13 +226,47 @@ export class Toniq {
       this.#emit('enqueued', delayed);
       return delayed;
     }
-    await this.#persisted('enqueue a job', store.addJobs(this.#o.processId, [{ id, record: bytes }]));
-    this.#emit('enqueued', job);
     const stored = { id, record: bytes };
-    if (this.#o.mode === 'background') void this.#runner!.run(stored);
+    if (persist === 'while-running' && this.#o.mode === 'background') {
+      const written = store.addJobs(this.#o.processId, [stored]);
+      void this.#runner!.run(stored, { record });
+      await this.#persisted('enqueue a job', written);
+      this.#emit('enqueued', job);
+      return job;
+    }
+    await this.#persisted('enqueue a job', store.addJobs(this.#o.processId, [stored]));
+    this.#emit('enqueued', job);
+    if (this.#o.mode === 'background') void this.#runner!.run(stored, { record });
     else if (this.#o.mode === 'inline') {
       // Inline mode is for tests: a failure rejects enqueue and goes to the failed list, no retries.
-      const outcome = await this.#runner!.run(stored, { retryable: false });
+      const outcome = await this.#runner!.run(stored, { retryable: false, record });
+      if (!outcome.ok) throw outcome.error;
+    }
+    return job;
+  }
+
+  /** A job with `persist: 'none'`: no serialization, no Redis; the worker gets the arguments themselves. */
+  async #enqueueUnpersisted<Args>(worker: Worker<Args>, args: unknown): Promise<Job<Args>> {
+    const value = worker.options.schema ? await this.#validate(worker, args) : args;
+    const now = this.#o.now();
+    const job: Job<Args> = {
+      id: newJobId(now),
+      worker: worker.name,
+      args: value as Args,
+      attempt: 1,
+      createdAt: new Date(now),
+      processId: this.#o.processId,
+    };
+    if (this.#o.mode === 'manual') {
+      throw new InvalidArgumentsError(
+        'options.persist',
+        "mode 'manual' keeps jobs in the store until drain(), but persist: 'none' jobs are never stored. Nothing was enqueued.",
+      );
+    }
+    this.#emit('enqueued', job);
+    const running = this.#runner!.runUnpersisted(worker, job, { retryable: this.#o.mode !== 'inline' });
+    if (this.#o.mode === 'inline') {
+      const outcome = await running;
       if (!outcome.ok) throw outcome.error;
     }
     return job;
@@ -235,7 +276,7 @@ export class Toniq {
   enqueueWithDelay<Args>(
     worker: Worker<Args>,
     args: Args,
-    options: Required<EnqueueOptions>,
+    options: EnqueueOptions & { delayFor: number },
   ): Promise<Job<Args>> {
     if (typeof options?.delayFor !== 'number') {
       return Promise.reject(
@@ -343,7 +384,8 @@ export class Toniq {
     }
     const now = this.#o.now();
     const id = newJobId(now);
-    const bytes = encodeRecord({ v: 2, id, worker: worker.name, args: encoded, attempt: 1, createdAt: now });
+    const record: JobRecord = { v: 2, id, worker: worker.name, args: encoded, attempt: 1, createdAt: now };
+    const bytes = encodeRecord(record);
     const job: Job<Args> = {
       id,
       worker: worker.name,
@@ -352,7 +394,7 @@ export class Toniq {
       createdAt: new Date(now),
       processId,
     };
-    return { id, bytes, job, now };
+    return { id, bytes, job, now, record };
   }
 
   /** Runs every delayed job of this process now, including those held with `delayFor: Infinity`. Returns how many. */
@@ -530,6 +572,23 @@ function checkDelay(delayFor: unknown): number {
     );
   }
   return delayFor;
+}
+
+function checkPersist(persist: unknown, delayFor: number): PersistMode {
+  if (persist === undefined) return 'before-run';
+  if (!PERSIST_MODES.includes(persist as PersistMode)) {
+    throw new InvalidArgumentsError(
+      'options.persist',
+      `options.persist must be ${PERSIST_MODES.map((m) => `'${m}'`).join(', ')}; got ${JSON.stringify(persist)}. Nothing was enqueued.`,
+    );
+  }
+  if (persist !== 'before-run' && delayFor > 0) {
+    throw new InvalidArgumentsError(
+      'options.persist',
+      `A delayed job waits in Redis, so it needs persist: 'before-run' (got '${String(persist)}'). Nothing was enqueued.`,
+    );
+  }
+  return persist as PersistMode;
 }
 
 function jobIdOf(job: { id: string } | string): string {

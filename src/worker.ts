@@ -48,7 +48,22 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   };
 }
 
+/**
+ * When a job is written to Redis:
+ * - `'before-run'`: persisted, then run; nothing is lost if the process dies (the default).
+ * - `'while-running'`: starts at once while the write goes out; a crash before the write lands loses the job.
+ * - `'none'`: never written to Redis; retried in memory; lost if the process dies.
+ */
+export type PersistMode = 'before-run' | 'while-running' | 'none';
+export const PERSIST_MODES: readonly PersistMode[] = ['before-run', 'while-running', 'none'];
+
 export interface WorkerOptions<Args> {
+  /**
+   * When this worker's jobs are written to Redis (see PersistMode). Default: `'before-run'`.
+   * An enqueue can override it.
+   * @example { persist: 'none' } // cache warm-ups that may be lost
+   */
+  persist?: PersistMode;
   /**
    * How many jobs of this worker run at once in this process; more wait in memory, in the
    * order they were enqueued, and stay persisted. Default: no limit.
@@ -87,7 +102,7 @@ export interface Worker<Args = unknown> {
   readonly options: Readonly<WorkerOptions<Args>>;
 }
 
-const KNOWN_WORKER_OPTIONS = ['maxConcurrency', 'retry', 'timeout', 'warnAfter', 'schema'];
+const KNOWN_WORKER_OPTIONS = ['maxConcurrency', 'retry', 'timeout', 'warnAfter', 'schema', 'persist'];
 
 /**
  * Defines a worker. The name is stored with each job, so keep it stable across deploys.
@@ -118,7 +133,12 @@ export function defineWorker<Args = undefined>(
       `defineWorker('${name}'): unknown option ${unknown.map((k) => `"${k}"`).join(', ')}. Known options: ${KNOWN_WORKER_OPTIONS.join(', ')}.`,
     );
   }
-  const { maxConcurrency, timeout, warnAfter, retry, schema } = options;
+  const { maxConcurrency, timeout, warnAfter, retry, schema, persist } = options;
+  if (persist !== undefined && !PERSIST_MODES.includes(persist)) {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): persist must be ${PERSIST_MODES.map((m) => `'${m}'`).join(', ')}; got ${JSON.stringify(persist)}.`,
+    );
+  }
   if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
     throw new InvalidOptionsError(
       `defineWorker('${name}'): maxConcurrency must be an integer ≥ 1, got ${String(maxConcurrency)}.`,

@@ -3,7 +3,7 @@
  *
  * Version 2, the current one, is a small frame:
  *   byte 0      0x02 (the version; older records start with 0xFF, the structured clone header)
- *   byte 1      how the arguments are stored: 'J' (JSON) or 'V' (structured clone)
+ *   byte 1      how the arguments are stored: 'J' (JSON), 'V' (structured clone) or 'U' (undefined)
  *   bytes 2–5   length of the header, unsigned 32-bit big-endian
  *   header      JSON: id, worker, attempt, createdAt, hasClasses?, failed?
  *   rest        the arguments' bytes, exactly as ArgumentCodec made them
@@ -16,7 +16,9 @@
  */
 import { CorruptJobRecordError } from '../errors.js';
 import type { JobError } from './job.js';
-import { deserializeValue, type EncodedArgs, serializeValue } from './serialization.js';
+import { deserializeValue, type EncodedArgs, NO_ARGS, serializeValue } from './serialization.js';
+
+export { NO_ARGS };
 
 export const CURRENT_RECORD_VERSION = 2;
 
@@ -43,13 +45,12 @@ export interface JobRecord {
   failed?: FailedInfo;
 }
 
-/** The arguments of a job that has none to show (a record that could not be read). */
-export const NO_ARGS: EncodedArgs = { bytes: serializeValue(undefined), format: 'v8', hasClasses: false };
-
 const VERSION_2 = 0x02;
 const STRUCTURED_CLONE = 0xff;
+const NO_ARGS_FORMAT = 0x55; // 'U': undefined, no bytes
 const JSON_ARGS = 0x4a; // 'J'
 const V8_ARGS = 0x56; // 'V'
+const FORMAT_BYTES = { none: NO_ARGS_FORMAT, json: JSON_ARGS, v8: V8_ARGS } as const;
 
 export function encodeRecord(record: JobRecord): Buffer {
   const header: Record<string, unknown> = {
@@ -67,7 +68,7 @@ export function encodeRecord(record: JobRecord): Buffer {
   const headerLength = Buffer.byteLength(headerText);
   const bytes = Buffer.allocUnsafe(6 + headerLength + record.args.bytes.length);
   bytes[0] = VERSION_2;
-  bytes[1] = record.args.format === 'json' ? JSON_ARGS : V8_ARGS;
+  bytes[1] = FORMAT_BYTES[record.args.format];
   bytes.writeUInt32BE(headerLength, 2);
   bytes.write(headerText, 6, 'utf8');
   record.args.bytes.copy(bytes, 6 + headerLength);
@@ -92,7 +93,9 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
   }
   if (bytes.length < 6) throw corrupt('it is truncated');
   const format = bytes[1];
-  if (format !== JSON_ARGS && format !== V8_ARGS) throw corrupt(`unknown argument format ${String(format)}`);
+  if (format !== JSON_ARGS && format !== V8_ARGS && format !== NO_ARGS_FORMAT) {
+    throw corrupt(`unknown argument format ${String(format)}`);
+  }
   const headerLength = bytes.readUInt32BE(2);
   if (6 + headerLength > bytes.length) throw corrupt('it is truncated');
   let header: any;
@@ -114,11 +117,14 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
     worker: header.worker,
     attempt: header.attempt,
     createdAt: header.createdAt,
-    args: {
-      bytes: bytes.subarray(6 + headerLength),
-      format: format === JSON_ARGS ? 'json' : 'v8',
-      hasClasses: header.hasClasses === true,
-    },
+    args:
+      format === NO_ARGS_FORMAT
+        ? NO_ARGS
+        : {
+            bytes: bytes.subarray(6 + headerLength),
+            format: format === JSON_ARGS ? 'json' : 'v8',
+            hasClasses: header.hasClasses === true,
+          },
   };
   if (header.failed) {
     const { raw, ...failed } = header.failed;

@@ -21,10 +21,17 @@ const CLASS_TAG = '\u0000toniq.class';
 /** Arguments as stored: JSON text for plain data, structured clone bytes for the rest. */
 export interface EncodedArgs {
   readonly bytes: Buffer;
-  readonly format: 'json' | 'v8';
+  readonly format: 'none' | 'json' | 'v8';
   /** The v8 bytes hold registered class instances to rebuild. */
   readonly hasClasses: boolean;
 }
+
+/** A job without arguments (`undefined`), the most common case after plain JSON. */
+export const NO_ARGS: EncodedArgs = Object.freeze({
+  bytes: Buffer.alloc(0),
+  format: 'none',
+  hasClasses: false,
+});
 
 /**
  * Whether JSON round-trips `value` exactly. Anything unusual (undefined, NaN, -0, a Date, a
@@ -125,6 +132,7 @@ export class ArgumentCodec {
    * fraction of structured clone. Everything else goes through `node:v8`.
    */
   encode(args: unknown): EncodedArgs {
+    if (args === undefined) return NO_ARGS;
     if (isPlainJson(args, undefined))
       return { bytes: Buffer.from(JSON.stringify(args)), format: 'json', hasClasses: false };
     const state = { hasClasses: false, seen: new Map<object, unknown>() };
@@ -134,6 +142,7 @@ export class ArgumentCodec {
 
   /** Reads arguments back: a fresh copy each time, with registered class instances rebuilt. */
   decode(encoded: EncodedArgs): unknown {
+    if (encoded.format === 'none') return undefined;
     if (encoded.format === 'json') return JSON.parse(encoded.bytes.toString('utf8'));
     const value = deserialize(encoded.bytes);
     return encoded.hasClasses ? this.#rebuild(value, new Map()) : value;

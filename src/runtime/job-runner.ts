@@ -40,6 +40,8 @@ export interface JobRunnerOptions {
 export interface RunOptions {
   /** False fails the job at its first failure, whatever the retry strategy (inline mode). Default: true. */
   retryable?: boolean;
+  /** The record the bytes were made from, when the caller has it (enqueue): saves decoding them. */
+  record?: JobRecord;
 }
 
 interface RunningJob {
@@ -102,7 +104,8 @@ export class JobRunner {
     this.#active.add(stored.id);
     let record: JobRecord;
     try {
-      record = decodeRecord(stored.record, stored.id, `the jobs of process ${this.#o.processId}`);
+      record =
+        options.record ?? decodeRecord(stored.record, stored.id, `the jobs of process ${this.#o.processId}`);
     } catch (error) {
       this.#o.logger.error({ err: error, jobId: stored.id }, (error as Error).message);
       return this.#failUnreadable(stored.id, stored.record, error as Error);
@@ -140,8 +143,45 @@ export class JobRunner {
     });
   }
 
-  async #attempt(worker: Worker<any>, record: JobRecord, job: Job, retryable: boolean): Promise<Outcome> {
+  /**
+   * Runs a job that is not in storage (`persist: 'none'`): the same attempt, limiter and events,
+   * retries on a timer in memory, and a failure is logged and emitted but not stored.
+   */
+  runUnpersisted(worker: Worker<any>, job: Job, options: { retryable: boolean }): Promise<Outcome> {
+    const attempt = () => this.#attemptUnpersisted(worker, job, options.retryable);
+    const limiter = this.#limiters.get(worker.name);
+    if (!limiter) return attempt();
+    this.#waiting++;
+    return new Promise((resolve) => {
+      limiter.run(async () => {
+        this.#waiting--;
+        resolve(await attempt());
+      });
+    });
+  }
+
+  async #attemptUnpersisted(worker: Worker<any>, job: Job, retryable: boolean): Promise<Outcome> {
     if (this.#stopped) return { ok: false, error: new Error('stopped') };
+    const outcome = await this.#perform(worker, job);
+    if (this.#stopped) return outcome;
+    if (outcome.ok) {
+      this.#emit('finished', job);
+    } else {
+      const delay = retryable ? this.#retryDelay(worker.name, job.attempt, outcome.error) : null;
+      if (delay !== null && delay >= 0) {
+        const next = { ...job, attempt: job.attempt + 1 };
+        this.#emit('retrying', job, outcome.error, new Date(this.#o.now() + delay));
+        setTimeout(() => void this.runUnpersisted(worker, next, { retryable }), delay);
+      } else {
+        this.#reportFailure(job, outcome.error, this.#o.now());
+      }
+    }
+    this.#notifyIfIdle();
+    return outcome;
+  }
+
+  /** One attempt, tracked as running (for stop, warnAfter and the started event). */
+  async #perform(worker: Worker<any>, job: Job): Promise<Outcome> {
     const now = this.#o.now();
     const controller = new LazyAbort();
     const entry: RunningJob = {
@@ -155,6 +195,12 @@ export class JobRunner {
     this.#emit('started', job);
     const outcome = await performJob(worker, job, () => this.#jobLogger(job), controller);
     this.#running.delete(job.id);
+    return outcome;
+  }
+
+  async #attempt(worker: Worker<any>, record: JobRecord, job: Job, retryable: boolean): Promise<Outcome> {
+    if (this.#stopped) return { ok: false, error: new Error('stopped') };
+    const outcome = await this.#perform(worker, job);
     if (this.#stopped) return outcome; // left persisted: it runs again after a restart or takeover
     await this.#settle(record, job, outcome, retryable);
     this.#notifyIfIdle();
@@ -173,19 +219,7 @@ export class JobRunner {
       return outcome;
     }
     const error = outcome.error;
-    const worker = this.#o.workers.get(record.worker);
-    const strategy = worker?.options.retry ?? this.#o.retry;
-    let delay: number | null = null;
-    if (retryable) {
-      try {
-        delay = strategy.delayAfterFailure(record.attempt, error);
-      } catch (strategyError) {
-        this.#o.logger.error(
-          { err: strategyError },
-          `The retry strategy of ${record.worker} threw; failing job #${record.id} without retry.`,
-        );
-      }
-    }
+    const delay = retryable ? this.#retryDelay(record.worker, record.attempt, error) : null;
     // The record keeps the arguments' stored bytes, so what the worker changed in its copy is not written.
     if (delay !== null && delay >= 0) {
       const dueAt = now() + delay;
@@ -213,21 +247,38 @@ export class JobRunner {
     );
     this.#settling.delete(record.id);
     if (moved === false) this.#warnTakenOver(record);
-    if (moved) {
-      const times = record.attempt === 1 ? '1 attempt' : `${record.attempt} attempts`;
-      this.#o.logger.error(
-        { err: error, jobId: record.id, worker: record.worker },
-        `Job #${record.id}: ${record.worker}.perform(${inspect(job.args, { depth: 4, breakLength: Infinity })}) failed after ${times}: ${error.name}: ${error.message}`,
-      );
-      const failedJob: FailedJob = {
-        ...job,
-        error: jobError,
-        attempts: record.attempt,
-        failedAt: new Date(failedAt),
-      };
-      this.#emit('failed', failedJob, error);
-    }
+    if (moved) this.#reportFailure(job, error, failedAt);
     return outcome;
+  }
+
+  /** The wait before the next attempt after `attempt` failed, or null to give up. */
+  #retryDelay(workerName: string, attempt: number, error: Error): number | null {
+    const strategy = this.#o.workers.get(workerName)?.options.retry ?? this.#o.retry;
+    try {
+      return strategy.delayAfterFailure(attempt, error);
+    } catch (strategyError) {
+      this.#o.logger.error(
+        { err: strategyError },
+        `The retry strategy of ${workerName} threw; failing the job without retry.`,
+      );
+      return null;
+    }
+  }
+
+  /** Logs a job that used up its retries, with its arguments as util.inspect shows them, and emits failed. */
+  #reportFailure(job: Job, error: Error, failedAt: number): void {
+    const times = job.attempt === 1 ? '1 attempt' : `${job.attempt} attempts`;
+    this.#o.logger.error(
+      { err: error, jobId: job.id, worker: job.worker },
+      `Job #${job.id}: ${job.worker}.perform(${inspect(job.args, { depth: 4, breakLength: Infinity })}) failed after ${times}: ${error.name}: ${error.message}`,
+    );
+    const failedJob: FailedJob = {
+      ...job,
+      error: toJobError(error),
+      attempts: job.attempt,
+      failedAt: new Date(failedAt),
+    };
+    this.#emit('failed', failedJob, error);
   }
 
   async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {

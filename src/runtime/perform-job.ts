@@ -56,9 +56,10 @@ export async function performJob(
         return log;
       },
     };
-    const running = Promise.resolve().then(() => worker.perform(job.args, ctx));
+    // Called directly (a synchronous throw lands in the catch below); awaited only when it returns a promise.
+    const running = worker.perform(job.args, ctx);
     if (timeout === undefined) {
-      await running;
+      if (isThenable(running)) await running;
     } else {
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
@@ -75,6 +76,10 @@ export async function performJob(
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 /** Wraps a thrown non-Error so that the failure has a message, keeping the original as `cause`. */

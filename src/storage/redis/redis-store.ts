@@ -55,6 +55,7 @@ export class RedisStore implements JobStore {
   #finishWaiters: Array<() => void> = [];
   #finishTimer: NodeJS.Timeout | undefined;
   #finishImmediate = false;
+  #finishConfirmed: Promise<void> | undefined;
   #finishFailures = 0;
   #subscriber: Redis | undefined;
   readonly #reconnectListeners: Array<() => void> = [];
@@ -180,10 +181,14 @@ export class RedisStore implements JobStore {
       this.#finishes.set(processId, pending);
     }
     for (const id of ids) pending.add(id);
-    return new Promise((resolve) => {
-      this.#finishWaiters.push(resolve);
-      this.#scheduleFinishFlush(0);
-    });
+    // One promise for all the finishes until the next flush.
+    if (!this.#finishConfirmed) {
+      this.#finishConfirmed = new Promise((resolve) => {
+        this.#finishWaiters.push(resolve);
+      });
+    }
+    this.#scheduleFinishFlush(0);
+    return this.#finishConfirmed;
   }
 
   #scheduleFinishFlush(delay: number): void {
@@ -227,6 +232,7 @@ export class RedisStore implements JobStore {
   async #flushFinishes(): Promise<void> {
     const batches = [...this.#finishes];
     const waiters = this.#finishWaiters;
+    this.#finishConfirmed = undefined;
     this.#finishes.clear();
     this.#finishWaiters = [];
     try {
