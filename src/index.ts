@@ -38,5 +38,12 @@ export type {
 } from './storage/job-store.js';
 export type { EnqueueArgs, EnqueueOptions, StopOptions } from './toniq.js';
 export { createToniq, Toniq } from './toniq.js';
-export type { JobContext, PerformFunction, PersistMode, StandardSchemaV1, Worker, WorkerOptions } from './worker.js';
+export type {
+  JobContext,
+  PerformFunction,
+  PersistMode,
+  StandardSchemaV1,
+  Worker,
+  WorkerOptions,
+} from './worker.js';
 export { defineWorker } from './worker.js';

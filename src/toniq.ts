@@ -202,17 +202,33 @@ export class Toniq {
    * rejects with InvalidArgumentsError (nothing persisted) when the arguments cannot reach the
    * worker unchanged, and RedisUnavailableError when Redis does not confirm in time.
    */
-  async enqueue<Args>(worker: Worker<Args>, ...[args, options]: EnqueueArgs<Args>): Promise<Job<Args>> {
-    const store = this.#requireStarted('enqueue a job');
-    const registered = this.#workers.get(worker?.name);
-    if (!registered) {
-      throw new UnknownWorkerError(typeof worker?.name === 'string' ? worker.name : String(worker), [
-        ...this.#workers.keys(),
-      ]);
+  enqueue<Args>(worker: Worker<Args>, ...[args, options]: EnqueueArgs<Args>): Promise<Job<Args>> {
+    // Not async: the checks throw synchronously into a rejection, and a job with persist: 'none'
+    // costs no more promises than the one returned.
+    try {
+      const store = this.#requireStarted('enqueue a job');
+      const registered = this.#workers.get(worker?.name);
+      if (!registered) {
+        throw new UnknownWorkerError(typeof worker?.name === 'string' ? worker.name : String(worker), [
+          ...this.#workers.keys(),
+        ]);
+      }
+      const delayFor = checkDelay(options?.delayFor);
+      const persist = checkPersist(options?.persist ?? registered.options.persist, delayFor);
+      if (persist === 'none') return this.#enqueueUnpersisted(registered, args);
+      return this.#enqueuePersisted(store, registered, args, delayFor, persist);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const delayFor = checkDelay(options?.delayFor);
-    const persist = checkPersist(options?.persist ?? registered.options.persist, delayFor);
-    if (persist === 'none') return this.#enqueueUnpersisted(registered, args);
+  }
+
+  async #enqueuePersisted<Args>(
+    store: JobStore,
+    registered: Worker<Args>,
+    args: unknown,
+    delayFor: number,
+    persist: PersistMode,
+  ): Promise<Job<Args>> {
     const { id, bytes, job, now, record } = await this.#prepare(registered, args, this.#o.processId);
 
     if (delayFor > 0) {
@@ -246,30 +262,43 @@ export class Toniq {
   }
 
   /** A job with `persist: 'none'`: no serialization, no Redis; the worker gets the arguments themselves. */
-  async #enqueueUnpersisted<Args>(worker: Worker<Args>, args: unknown): Promise<Job<Args>> {
-    const value = worker.options.schema ? await this.#validate(worker, args) : args;
-    const now = this.#o.now();
-    const job: Job<Args> = {
-      id: newJobId(now),
-      worker: worker.name,
-      args: value as Args,
-      attempt: 1,
-      createdAt: new Date(now),
-      processId: this.#o.processId,
-    };
+  #enqueueUnpersisted<Args>(worker: Worker<Args>, args: unknown): Promise<Job<Args>> {
     if (this.#o.mode === 'manual') {
       throw new InvalidArgumentsError(
         'options.persist',
         "mode 'manual' keeps jobs in the store until drain(), but persist: 'none' jobs are never stored. Nothing was enqueued.",
       );
     }
+    if (worker.options.schema || this.#o.mode === 'inline')
+      return this.#enqueueUnpersistedSlowly(worker, args);
+    const job = this.#unpersistedJob(worker, args);
     this.#emit('enqueued', job);
-    const running = this.#runner!.runUnpersisted(worker, job, { retryable: this.#o.mode !== 'inline' });
-    if (this.#o.mode === 'inline') {
-      const outcome = await running;
-      if (!outcome.ok) throw outcome.error;
-    }
+    this.#runner!.runUnpersisted(worker, job, { retryable: true });
+    return Promise.resolve(job);
+  }
+
+  /** With a schema to await, or in inline mode (which waits for the job). */
+  async #enqueueUnpersistedSlowly<Args>(worker: Worker<Args>, args: unknown): Promise<Job<Args>> {
+    const job = this.#unpersistedJob(
+      worker,
+      worker.options.schema ? await this.#validate(worker, args) : args,
+    );
+    this.#emit('enqueued', job);
+    const outcome = await this.#runner!.runUnpersisted(worker, job, { retryable: this.#o.mode !== 'inline' });
+    if (this.#o.mode === 'inline' && !outcome.ok) throw outcome.error;
     return job;
+  }
+
+  #unpersistedJob<Args>(worker: Worker<Args>, args: unknown): Job<Args> {
+    const now = this.#o.now();
+    return {
+      id: newJobId(now),
+      worker: worker.name,
+      args: args as Args,
+      attempt: 1,
+      createdAt: new Date(now),
+      processId: this.#o.processId,
+    };
   }
 
   /** Like enqueue with `{ delayFor }`, named for readability. */

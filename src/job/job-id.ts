@@ -10,36 +10,47 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const RANDOM_LENGTH = 16;
 
 let lastTime = -1;
-const lastRandom = new Uint8Array(RANDOM_LENGTH);
+let timePart = '';
+// The random part, as 5-bit digits; the first is kept below 16 so that counting up never overflows in practice.
+const random = new Uint8Array(RANDOM_LENGTH);
+// Cached text of the random part's first 10 digits, which change only when the last 6 overflow.
+let randomHead = '';
 
 export function newJobId(now: number = Date.now()): string {
   if (now <= lastTime) {
-    incrementRandom();
+    if (incrementRandom()) randomHead = digits(random, 0, 10);
   } else {
     lastTime = now;
-    const bytes = randomFillSync(new Uint8Array(RANDOM_LENGTH));
-    // 5 random bits a character; the top bit is cleared so that incrementing never overflows in practice.
-    for (let i = 0; i < RANDOM_LENGTH; i++) lastRandom[i] = bytes[i]! & (i === 0 ? 15 : 31);
+    let time = '';
+    let t = now;
+    for (let i = 0; i < 10; i++) {
+      time = ALPHABET[t % 32] + time;
+      t = Math.floor(t / 32);
+    }
+    timePart = time;
+    randomFillSync(random);
+    for (let i = 0; i < RANDOM_LENGTH; i++) random[i]! &= i === 0 ? 15 : 31;
+    randomHead = digits(random, 0, 10);
   }
-  let time = '';
-  let t = lastTime;
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  let random = '';
-  for (let i = 0; i < RANDOM_LENGTH; i++) random += ALPHABET[lastRandom[i]!];
-  return time + random;
+  return timePart + randomHead + digits(random, 10, RANDOM_LENGTH);
 }
 
-function incrementRandom(): void {
+function digits(values: Uint8Array, from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) text += ALPHABET[values[i]!];
+  return text;
+}
+
+/** Counts the random part up by one; true when a digit of the cached head changed. */
+function incrementRandom(): boolean {
   for (let i = RANDOM_LENGTH - 1; i >= 0; i--) {
-    if (lastRandom[i]! < 31) {
-      lastRandom[i]!++;
-      return;
+    if (random[i]! < 31) {
+      random[i]!++;
+      return i < 10;
     }
-    lastRandom[i] = 0;
+    random[i] = 0;
   }
+  return true;
 }
 
 /** Whether a string looks like a job id (used to give a clear error for a mistyped id). */

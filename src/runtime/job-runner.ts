@@ -147,7 +147,7 @@ export class JobRunner {
    * Runs a job that is not in storage (`persist: 'none'`): the same attempt, limiter and events,
    * retries on a timer in memory, and a failure is logged and emitted but not stored.
    */
-  runUnpersisted(worker: Worker<any>, job: Job, options: { retryable: boolean }): Promise<Outcome> {
+  runUnpersisted(worker: Worker<any>, job: Job, options: { retryable: boolean }): Outcome | Promise<Outcome> {
     const attempt = () => this.#attemptUnpersisted(worker, job, options.retryable);
     const limiter = this.#limiters.get(worker.name);
     if (!limiter) return attempt();
@@ -160,9 +160,15 @@ export class JobRunner {
     });
   }
 
-  async #attemptUnpersisted(worker: Worker<any>, job: Job, retryable: boolean): Promise<Outcome> {
+  #attemptUnpersisted(worker: Worker<any>, job: Job, retryable: boolean): Outcome | Promise<Outcome> {
     if (this.#stopped) return { ok: false, error: new Error('stopped') };
-    const outcome = await this.#perform(worker, job);
+    const outcome = this.#perform(worker, job);
+    return outcome instanceof Promise
+      ? outcome.then((settled) => this.#settleUnpersisted(worker, job, retryable, settled))
+      : this.#settleUnpersisted(worker, job, retryable, outcome);
+  }
+
+  #settleUnpersisted(worker: Worker<any>, job: Job, retryable: boolean, outcome: Outcome): Outcome {
     if (this.#stopped) return outcome;
     if (outcome.ok) {
       this.#emit('finished', job);
@@ -181,7 +187,7 @@ export class JobRunner {
   }
 
   /** One attempt, tracked as running (for stop, warnAfter and the started event). */
-  async #perform(worker: Worker<any>, job: Job): Promise<Outcome> {
+  #perform(worker: Worker<any>, job: Job): Outcome | Promise<Outcome> {
     const now = this.#o.now();
     const controller = new LazyAbort();
     const entry: RunningJob = {
@@ -193,9 +199,15 @@ export class JobRunner {
     this.#running.set(job.id, entry);
     this.#ensureWarnTimer();
     this.#emit('started', job);
-    const outcome = await performJob(worker, job, () => this.#jobLogger(job), controller);
-    this.#running.delete(job.id);
-    return outcome;
+    const outcome = performJob(worker, job, this.#makeJobLogger, controller);
+    if (!(outcome instanceof Promise)) {
+      this.#running.delete(job.id);
+      return outcome;
+    }
+    return outcome.then((settled) => {
+      this.#running.delete(job.id);
+      return settled;
+    });
   }
 
   async #attempt(worker: Worker<any>, record: JobRecord, job: Job, retryable: boolean): Promise<Outcome> {
@@ -333,6 +345,9 @@ export class JobRunner {
       processId: this.#o.processId,
     };
   }
+
+  /** Made once: a closure per job would be garbage for every job that never logs. */
+  readonly #makeJobLogger = (job: Job): Logger => this.#jobLogger(job);
 
   #jobLogger(job: Job): Logger {
     const { logger } = this.#o;

@@ -36,46 +36,74 @@ export class LazyAbort {
   }
 }
 
-export async function performJob(
+const FINISHED: Outcome = Object.freeze({ ok: true });
+
+/** ctx: the signal and logger are made when first read (most jobs read neither). */
+class Context {
+  readonly job: Job;
+  readonly #abort: LazyAbort;
+  readonly #makeLog: (job: Job) => Logger;
+  #log: Logger | undefined;
+
+  constructor(job: Job, abort: LazyAbort, makeLog: (job: Job) => Logger) {
+    this.job = job;
+    this.#abort = abort;
+    this.#makeLog = makeLog;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get log(): Logger {
+    this.#log ??= this.#makeLog(this.job);
+    return this.#log;
+  }
+}
+
+/**
+ * Performs one attempt. Synchronous when the worker is (it returns no promise): the outcome
+ * comes back at once, with no promise or timer made for it, which is what lets cheap jobs run by
+ * the million per second.
+ */
+export function performJob(
   worker: Worker<any>,
   job: Job,
-  makeLog: () => Logger,
+  makeLog: (job: Job) => Logger,
   controller: LazyAbort,
-): Promise<Outcome> {
-  const timeout = worker.options.timeout;
-  let timer: NodeJS.Timeout | undefined;
+): Outcome | Promise<Outcome> {
+  const ctx = new Context(job, controller, makeLog);
+  let running: unknown;
   try {
-    let log: Logger | undefined;
-    const ctx = {
-      job,
-      get signal() {
-        return controller.signal;
-      },
-      get log() {
-        log ??= makeLog();
-        return log;
-      },
-    };
-    // Called directly (a synchronous throw lands in the catch below); awaited only when it returns a promise.
-    const running = worker.perform(job.args, ctx);
-    if (timeout === undefined) {
-      if (isThenable(running)) await running;
-    } else {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new JobTimeoutError(job.worker, job.id, timeout);
-          controller.abort(error);
-          reject(error);
-        }, timeout);
-      });
-      await Promise.race([running, timedOut]);
-    }
-    return { ok: true };
+    running = worker.perform(job.args, ctx);
   } catch (thrown) {
     return { ok: false, error: toError(thrown) };
-  } finally {
-    clearTimeout(timer);
   }
+  if (!isThenable(running)) return FINISHED;
+  const timeout = worker.options.timeout;
+  if (timeout === undefined) {
+    return Promise.resolve(running).then(
+      () => FINISHED,
+      (thrown: unknown) => ({ ok: false, error: toError(thrown) }),
+    );
+  }
+  return new Promise<Outcome>((resolve) => {
+    const timer = setTimeout(() => {
+      const error = new JobTimeoutError(job.worker, job.id, timeout);
+      controller.abort(error);
+      resolve({ ok: false, error });
+    }, timeout);
+    Promise.resolve(running).then(
+      () => {
+        clearTimeout(timer);
+        resolve(FINISHED);
+      },
+      (thrown: unknown) => {
+        clearTimeout(timer);
+        resolve({ ok: false, error: toError(thrown) });
+      },
+    );
+  });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
