@@ -89,6 +89,7 @@ const SCENARIOS = [
       { key: 'detectionSeconds', label: 'kill → takenOver event s', better: 'lower', digits: 2 },
       { key: 'takenOverToFinishedSeconds', label: 'takenOver → all finished s', better: 'lower', digits: 2 },
       { key: 'killToFinishedSeconds', label: 'kill → all finished s', better: 'lower', digits: 2 },
+      { key: 'longestRedisCommandMs', label: 'longest Redis command ms', better: 'lower', digits: 1 },
     ],
   },
   {
@@ -130,7 +131,11 @@ async function startRedis(Redis) {
   const dir = mkdtempSync(join(os.tmpdir(), 'toniq-bench-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      // Log every command of 10 ms or more, so a scenario can report the longest one (which blocks all clients).
+      ...['--slowlog-log-slower-than', '10000', '--slowlog-max-len', '1000'],
+    ],
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}/0`;
@@ -399,7 +404,7 @@ function resultsMarkdown(report, rows) {
     '- (a), (c): jobs are enqueued by individual calls, at most 500 enqueued and not yet finished; toniq’s clock stops when its jobs are also removed from Redis. Redis commands per job: the server’s `total_commands_processed` over the run, divided by the jobs.',
     '- (b): `performance.now()` just before the enqueue call, passed in the arguments, subtracted from the time at the worker’s first line; the first 10% of jobs are left out as warm-up.',
     '- (d), (g): RSS after a full GC (`--expose-gc`); Redis `used_memory` from `INFO memory`. toniq’s worker in (d) has `maxConcurrency: 1` and its job waits on a gate, so the rest wait in memory; BullMQ and Bee-Queue only add jobs, with no worker running.',
-    '- (f): toniq only. A child process enqueues the jobs, whose worker never finishes there, and is SIGKILLed; a second process (`heartbeatInterval: 100`, `deadAfter: 1000`, `takeoverCheckInterval: 100`) takes them over and runs them.',
+    '- (f): toniq only. A child process enqueues the jobs, whose worker never finishes there, and is SIGKILLed; a second process (`heartbeatInterval: 100`, `deadAfter: 1000`, `takeoverCheckInterval: 100`) takes them over and runs them. The kill → takenOver time includes `deadAfter` (1 s) and the confirmation wait (one `heartbeatInterval`). The longest Redis command is the longest entry of SLOWLOG (threshold 10 ms) after the kill: one command blocks every client of that Redis while it runs.',
     '',
     ...(notes(report.results).length
       ? ['## Not measured, or failed', '', ...notes(report.results).map((n) => `- ${n}`), '']

@@ -160,6 +160,15 @@ export function inspector(redisUrl) {
       const info = await client.info('stats');
       return Number(/total_commands_processed:(\d+)/.exec(info)[1]);
     },
+    /** Forgets the commands logged so far (redis-server runs with a 10 ms slowlog threshold). */
+    async resetSlowlog() {
+      await client.slowlog('RESET');
+    },
+    /** The longest single command since resetSlowlog(), in ms (0 when none took 10 ms). */
+    async longestCommandMs() {
+      const entries = await client.slowlog('GET', 1000);
+      return round(Math.max(0, ...entries.map((entry) => Number(entry[2]) / 1000)), 1);
+    },
     close() {
       client.disconnect();
     },

@@ -166,6 +166,8 @@ const scenarios = {
     const exited = new Promise((resolve) => victim.once('exit', resolve));
     await Promise.race([until(() => output.includes('ready'), 20), exited]);
     if (!output.includes('ready')) throw new Error(`the victim exited before enqueueing: ${output}`);
+    const look = inspector(redisUrl);
+    await look.resetSlowlog();
     victim.kill('SIGKILL');
     await exited;
     const killedAt = performance.now();
@@ -176,6 +178,7 @@ const scenarios = {
       takenOverToFinishedSeconds: round((done - takenOverAt) / 1000, 2),
       killToFinishedSeconds: round((done - killedAt) / 1000, 2),
       jobsTakenOver: takenOver,
+      longestRedisCommandMs: await look.longestCommandMs(),
     };
   },
 
