@@ -52,19 +52,33 @@ const JSON_ARGS = 0x4a; // 'J'
 const V8_ARGS = 0x56; // 'V'
 const FORMAT_BYTES = { none: NO_ARGS_FORMAT, json: JSON_ARGS, v8: V8_ARGS } as const;
 
+/** Worker names as JSON strings, made once per name: the header of every job repeats them. */
+const workerJson = new Map<string, string>();
+
 export function encodeRecord(record: JobRecord): Buffer {
-  const header: Record<string, unknown> = {
-    id: record.id,
-    worker: record.worker,
-    attempt: record.attempt,
-    createdAt: record.createdAt,
-  };
-  if (record.args.hasClasses) header.hasClasses = true;
-  if (record.failed) {
-    const { raw, ...failed } = record.failed;
-    header.failed = raw ? { ...failed, raw: raw.toString('base64') } : failed;
+  let headerText: string;
+  if (!record.failed && !record.args.hasClasses) {
+    // The common case, written directly: the same JSON as below, without building an object.
+    let worker = workerJson.get(record.worker);
+    if (worker === undefined) {
+      worker = JSON.stringify(record.worker);
+      if (workerJson.size < 10_000) workerJson.set(record.worker, worker);
+    }
+    headerText = `{"id":${JSON.stringify(record.id)},"worker":${worker},"attempt":${record.attempt},"createdAt":${record.createdAt}}`;
+  } else {
+    const header: Record<string, unknown> = {
+      id: record.id,
+      worker: record.worker,
+      attempt: record.attempt,
+      createdAt: record.createdAt,
+    };
+    if (record.args.hasClasses) header.hasClasses = true;
+    if (record.failed) {
+      const { raw, ...failed } = record.failed;
+      header.failed = raw ? { ...failed, raw: raw.toString('base64') } : failed;
+    }
+    headerText = JSON.stringify(header);
   }
-  const headerText = JSON.stringify(header);
   const headerLength = Buffer.byteLength(headerText);
   const bytes = Buffer.allocUnsafe(6 + headerLength + record.args.bytes.length);
   bytes[0] = VERSION_2;
