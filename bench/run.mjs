@@ -316,16 +316,18 @@ function chartSvg(results) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
   ];
-  const panel = (x0, title, groups, unit) => {
+  const panel = (x0, title, groups, unit, perGroupScale = false) => {
     parts.push(`<text x="${x0}" y="24" font-size="14" font-weight="600">${esc(title)}</text>`);
-    const values = groups.flatMap((g) => g.bars.map((b) => b.value)).filter((v) => typeof v === 'number');
-    const max = Math.max(...values, 1e-9);
+    const maxOf = (bars) => Math.max(...bars.map((b) => b.value).filter((v) => typeof v === 'number'), 1e-9);
+    const overallMax = maxOf(groups.flatMap((g) => g.bars));
     const baseline = top + plotHeight;
     parts.push(
       `<line x1="${x0}" y1="${baseline}" x2="${x0 + panelWidth}" y2="${baseline}" stroke="#9ca3af"/>`,
     );
     const groupWidth = panelWidth / groups.length;
     groups.forEach((group, gi) => {
+      // p50 and p99 differ by orders of magnitude: each group of (b) gets its own scale.
+      const max = perGroupScale ? maxOf(group.bars) : overallMax;
       const barWidth = Math.min(60, (groupWidth - 20) / group.bars.length);
       const gx = x0 + gi * groupWidth + (groupWidth - barWidth * group.bars.length) / 2;
       group.bars.forEach((bar, bi) => {
@@ -336,10 +338,11 @@ function chartSvg(results) {
           );
           return;
         }
-        const h = Math.max(1, (bar.value / max) * plotHeight);
+        const h = Math.round(Math.max(1, (bar.value / max) * plotHeight) * 10) / 10;
+        const y = Math.round((baseline - h) * 10) / 10;
         parts.push(
-          `<rect x="${x + 2}" y="${baseline - h}" width="${barWidth - 4}" height="${h}" fill="${colors[bar.library]}"/>`,
-          `<text x="${x + barWidth / 2}" y="${baseline - h - 4}" text-anchor="middle">${esc(format(bar.value, bar.digits))}</text>`,
+          `<rect x="${x + 2}" y="${y}" width="${barWidth - 4}" height="${h}" fill="${colors[bar.library]}"/>`,
+          `<text x="${x + barWidth / 2}" y="${y - 4}" text-anchor="middle">${esc(format(bar.value, bar.digits))}</text>`,
         );
       });
       if (group.label) {
@@ -368,9 +371,10 @@ function chartSvg(results) {
     '(b) enqueue-to-start latency',
     ['p50', 'p99'].map((key) => ({
       label: key,
-      bars: LIBRARIES.map((l) => ({ library: l.id, value: b[l.id]?.[key], digits: 1 })),
+      bars: LIBRARIES.map((l) => ({ library: l.id, value: b[l.id]?.[key], digits: 2 })),
     })),
-    'ms at 1,000 jobs/s, lower is better',
+    'ms at 1,000 jobs/s, lower is better; p50 and p99 on their own scales',
+    true,
   );
   LIBRARIES.forEach((library, i) => {
     const x = 20 + i * 110;
@@ -416,11 +420,20 @@ async function main() {
   installBenchDependencies();
   const { Redis } = await import(join(here, 'node_modules', 'ioredis', 'built', 'index.js'));
   const redis = await startRedis(Redis);
-  const stopRedis = () => redis.stop();
-  process.once('SIGINT', () => {
-    stopRedis();
-    process.exit(130);
-  });
+  let stopped = false;
+  const stopRedis = () => {
+    if (stopped) return;
+    stopped = true;
+    redis.stop();
+  };
+  // However the conductor ends, its redis-server goes with it.
+  process.once('exit', stopRedis);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      stopRedis();
+      process.exit(130);
+    });
+  }
   try {
     const machine = await describeMachine(redis.client);
     const versions = libraryVersions();
