@@ -213,6 +213,7 @@ export class Toniq {
           ...this.#workers.keys(),
         ]);
       }
+      checkEnqueueOptions(options);
       const delayFor = checkDelay(options?.delayFor);
       const persist = checkPersist(options?.persist ?? registered.options.persist, delayFor);
       if (persist === 'none') return this.#enqueueUnpersisted(registered, args);
@@ -335,6 +336,7 @@ export class Toniq {
     ...[args, options]: EnqueueArgs<Args>
   ): Promise<Job<Args>> {
     const store = this.#requireStarted('enqueue a job on another process');
+    checkEnqueueOptions(options);
     if (processId === this.#o.processId) {
       return (this.enqueue as (w: Worker<Args>, a: unknown, o: unknown) => Promise<Job<Args>>)(
         worker,
@@ -601,6 +603,26 @@ function checkDelay(delayFor: unknown): number {
     );
   }
   return delayFor;
+}
+
+const KNOWN_ENQUEUE_OPTIONS = ['delayFor', 'persist'];
+
+function checkEnqueueOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentsError(
+      'options',
+      `enqueue's options must be an object like { delayFor: 1000 }, got ${String(options)}.`,
+    );
+  }
+  for (const key in options) {
+    if (!KNOWN_ENQUEUE_OPTIONS.includes(key)) {
+      throw new InvalidArgumentsError(
+        `options.${key}`,
+        `enqueue got the unknown option "${key}". Known options: ${KNOWN_ENQUEUE_OPTIONS.join(', ')}. Nothing was enqueued.`,
+      );
+    }
+  }
 }
 
 function checkPersist(persist: unknown, delayFor: number): PersistMode {

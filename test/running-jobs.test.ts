@@ -102,6 +102,15 @@ describe('running jobs', () => {
     assert.deepEqual(await jobKeys(server.redis.client(), toniq.processId), []);
   });
 
+  it('refuses an unknown enqueue option, naming the known ones', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    await assert.rejects(
+      toniq.enqueue(fixtureWorker, { do: 'succeed' }, { persits: 'none' } as never),
+      /enqueue got the unknown option "persits". Known options: delayFor, persist/,
+    );
+    assert.deepEqual(await jobKeys(server.redis.client(), toniq.processId), []);
+  });
+
   it('lets a listener that throws break nothing', async () => {
     const toniq = await newToniq({ workers: [fixtureWorker] });
     toniq.events.on('started', () => {

@@ -120,6 +120,22 @@ export class JobRunner {
         false,
       );
     }
+    const retryable = options.retryable ?? true;
+    const limiter = this.#limiters.get(worker.name);
+    if (!limiter) return this.#start(worker, record, retryable);
+    // A waiting job keeps its record, not a decoded copy of its arguments: that is made when its
+    // turn comes.
+    this.#waiting++;
+    return new Promise((resolve) => {
+      limiter.run(async () => {
+        this.#waiting--;
+        resolve(await this.#start(worker, record, retryable));
+      });
+    });
+  }
+
+  /** Decodes the arguments (a copy for the worker) and makes the attempt. */
+  #start(worker: Worker<any>, record: JobRecord, retryable: boolean): Promise<Outcome> {
     let job: Job;
     try {
       job = this.#toJob(record, this.#o.codec.decode(record.args));
@@ -131,16 +147,7 @@ export class JobRunner {
         false,
       );
     }
-    const retryable = options.retryable ?? true;
-    const limiter = this.#limiters.get(worker.name);
-    if (!limiter) return this.#attempt(worker, record, job, retryable);
-    this.#waiting++;
-    return new Promise((resolve) => {
-      limiter.run(async () => {
-        this.#waiting--;
-        resolve(await this.#attempt(worker, record, job, retryable));
-      });
-    });
+    return this.#attempt(worker, record, job, retryable);
   }
 
   /**
