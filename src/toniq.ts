@@ -246,14 +246,14 @@ export class Toniq {
     const stored = { id, record: bytes };
     if (persist === 'while-running' && this.#o.mode === 'background') {
       const written = store.addJobs(this.#o.processId, [stored]);
-      void this.#runner!.run(stored, { record });
+      void this.#runner!.run(stored, { record, detached: true });
       await this.#persisted('enqueue a job', written);
       this.#emit('enqueued', job);
       return job;
     }
     await this.#persisted('enqueue a job', store.addJobs(this.#o.processId, [stored]));
     this.#emit('enqueued', job);
-    if (this.#o.mode === 'background') void this.#runner!.run(stored, { record });
+    if (this.#o.mode === 'background') void this.#runner!.run(stored, { record, detached: true });
     else if (this.#o.mode === 'inline') {
       // Inline mode is for tests: a failure rejects enqueue and goes to the failed list, no retries.
       const outcome = await this.#runner!.run(stored, { retryable: false, record });

@@ -42,7 +42,12 @@ export interface RunOptions {
   retryable?: boolean;
   /** The record the bytes were made from, when the caller has it (enqueue): saves decoding them. */
   record?: JobRecord;
+  /** The caller ignores the outcome; a job waiting for a slot then costs no promise. */
+  detached?: boolean;
 }
+
+/** What run() returns when detached: the outcome is not known yet, and nobody asked for it. */
+const DETACHED: Promise<Outcome> = Promise.resolve({ ok: true });
 
 interface RunningJob {
   job: Job;
@@ -89,7 +94,7 @@ export class JobRunner {
 
   /** Runs persisted jobs (see run). */
   runStored(stored: readonly StoredJob[], options?: RunOptions): void {
-    for (const job of stored) void this.run(job, options);
+    for (const job of stored) void this.run(job, { ...options, detached: true });
   }
 
   /**
@@ -126,6 +131,14 @@ export class JobRunner {
     // A waiting job keeps its record, not a decoded copy of its arguments: that is made when its
     // turn comes.
     this.#waiting++;
+    if (options.detached) {
+      // No one waits for the outcome: no promise per waiting job.
+      limiter.run(() => {
+        this.#waiting--;
+        return this.#start(worker, record, retryable) as Promise<unknown> as Promise<void>;
+      });
+      return DETACHED;
+    }
     return new Promise((resolve) => {
       limiter.run(async () => {
         this.#waiting--;
