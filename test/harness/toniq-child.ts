@@ -9,19 +9,9 @@
  */
 import { Redis } from 'ioredis';
 import { createToniq, defineWorker, stopOnSignals } from '../../src/index.js';
+import type { ChildOptions } from './child-processes.js';
 
-interface ChildConfig {
-  redisUrl: string;
-  keyPrefix: string;
-  processId?: string;
-  heartbeatInterval?: number;
-  deadAfter?: number;
-  takeoverCheckInterval?: number;
-  maxEventLoopStall?: number;
-  delayedJobsPollInterval?: number;
-}
-
-const config = JSON.parse(process.env.TONIQ_CHILD_CONFIG ?? '{}') as ChildConfig;
+const config = JSON.parse(process.env.TONIQ_CHILD_CONFIG ?? '{}') as Omit<ChildOptions, 'hang'>;
 const hang = process.env.TONIQ_CHILD_HANG === '1';
 const send = (message: object) => process.send?.(message);
 const recorder = new Redis(config.redisUrl);
