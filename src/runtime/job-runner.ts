@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { JobStore, StoredJob } from '../storage/job-store.js';
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { LazyAbort, type Outcome, performJob } from './perform-job.js';
+import { Attempt, type Outcome, performJob } from './perform-job.js';
 
 const DEFAULT_WARN_AFTER = 60_000;
 const STORE_RETRY_MS = [100, 250, 500, 1000, 2000];
@@ -49,17 +49,11 @@ export interface RunOptions {
 /** What run() returns when detached: the outcome is not known yet, and nobody asked for it. */
 const DETACHED: Promise<Outcome> = Promise.resolve({ ok: true });
 
-interface RunningJob {
-  job: Job;
-  startedAt: number;
-  warnAt: number;
-  controller: LazyAbort;
-}
-
 export class JobRunner {
   readonly #o: JobRunnerOptions;
   readonly #limiters = new Map<string, ConcurrencyLimiter>();
-  readonly #running = new Map<string, RunningJob>();
+  /** The attempts running now that returned a promise (a synchronous one is over before anyone could look). */
+  readonly #running = new Map<string, Attempt>();
   /** Ids of the jobs running or waiting here. */
   readonly #active = new Set<string>();
   /** Ids of the jobs whose outcome is being written (for a finished one: until Redis confirms). */
@@ -208,22 +202,17 @@ export class JobRunner {
 
   /** One attempt, tracked as running (for stop, warnAfter and the started event). */
   #perform(worker: Worker<any>, job: Job): Outcome | Promise<Outcome> {
-    const now = this.#o.now();
-    const controller = new LazyAbort();
-    const entry: RunningJob = {
+    const attempt = new Attempt(
       job,
-      startedAt: now,
-      warnAt: now + (worker.options.warnAfter ?? DEFAULT_WARN_AFTER),
-      controller,
-    };
-    this.#running.set(job.id, entry);
-    this.#ensureWarnTimer();
+      this.#o.now(),
+      worker.options.warnAfter ?? DEFAULT_WARN_AFTER,
+      this.#makeJobLogger,
+    );
     this.#emit('started', job);
-    const outcome = performJob(worker, job, this.#makeJobLogger, controller);
-    if (!(outcome instanceof Promise)) {
-      this.#running.delete(job.id);
-      return outcome;
-    }
+    const outcome = performJob(worker, attempt);
+    if (!(outcome instanceof Promise)) return outcome;
+    this.#running.set(job.id, attempt);
+    this.#ensureWarnTimer();
     return outcome.then((settled) => {
       this.#running.delete(job.id);
       return settled;
@@ -435,8 +424,8 @@ export class JobRunner {
     this.#stopped = true;
     clearInterval(this.#warnTimer);
     const abandoned = this.#running.size + this.#waiting;
-    for (const entry of this.#running.values())
-      entry.controller.abort(new Error('toniq stopped before the job finished'));
+    for (const attempt of this.#running.values())
+      attempt.abort(new Error('toniq stopped before the job finished'));
     for (const limiter of this.#limiters.values()) limiter.clear();
     this.#running.clear();
     this.#active.clear();

@@ -11,53 +11,51 @@ import type { Worker } from '../worker.js';
 
 export type Outcome = { ok: true } | { ok: false; error: Error };
 
-/**
- * The abort side of ctx.signal, made only when a worker reads ctx.signal or has a timeout:
- * an AbortController per job is a noticeable cost when jobs are cheap.
- */
-export class LazyAbort {
-  #controller: AbortController | undefined;
-  #reason: unknown;
-  #aborted = false;
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-}
-
 const FINISHED: Outcome = Object.freeze({ ok: true });
 
-/** ctx: the signal and logger are made when first read (most jobs read neither). */
-class Context {
+/**
+ * One attempt of a job: the `ctx` its worker gets (job, signal, log) and what the runner keeps
+ * of a running job. The AbortController and the logger are made only when first needed: most
+ * jobs read neither, and a job that runs synchronously costs this one object.
+ */
+export class Attempt {
   readonly job: Job;
-  readonly #abort: LazyAbort;
+  /** When the attempt started, epoch ms (for warnAfter). */
+  readonly startedAt: number;
+  /** When to warn that it runs long; Infinity once warned. */
+  warnAt: number;
   readonly #makeLog: (job: Job) => Logger;
   #log: Logger | undefined;
+  #controller: AbortController | undefined;
+  #abortReason: unknown;
+  #aborted = false;
 
-  constructor(job: Job, abort: LazyAbort, makeLog: (job: Job) => Logger) {
+  constructor(job: Job, startedAt: number, warnAfter: number, makeLog: (job: Job) => Logger) {
     this.job = job;
-    this.#abort = abort;
+    this.startedAt = startedAt;
+    this.warnAt = startedAt + warnAfter;
     this.#makeLog = makeLog;
   }
 
   get signal(): AbortSignal {
-    return this.#abort.signal;
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    }
+    return this.#controller.signal;
   }
 
   get log(): Logger {
     this.#log ??= this.#makeLog(this.job);
     return this.#log;
+  }
+
+  /** Aborts ctx.signal (timeout, or stop giving up on the job). */
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
   }
 }
 
@@ -66,16 +64,11 @@ class Context {
  * comes back at once, with no promise or timer made for it, which is what lets cheap jobs run by
  * the million per second.
  */
-export function performJob(
-  worker: Worker<any>,
-  job: Job,
-  makeLog: (job: Job) => Logger,
-  controller: LazyAbort,
-): Outcome | Promise<Outcome> {
-  const ctx = new Context(job, controller, makeLog);
+export function performJob(worker: Worker<any>, attempt: Attempt): Outcome | Promise<Outcome> {
+  const job = attempt.job;
   let running: unknown;
   try {
-    running = worker.perform(job.args, ctx);
+    running = worker.perform(job.args, attempt);
   } catch (thrown) {
     return { ok: false, error: toError(thrown) };
   }
@@ -90,7 +83,7 @@ export function performJob(
   return new Promise<Outcome>((resolve) => {
     const timer = setTimeout(() => {
       const error = new JobTimeoutError(job.worker, job.id, timeout);
-      controller.abort(error);
+      attempt.abort(error);
       resolve({ ok: false, error });
     }, timeout);
     Promise.resolve(running).then(
