@@ -110,6 +110,18 @@ export const KNOWN_OPTIONS = [
   'now',
 ] as const;
 
+/** The options that are durations in milliseconds: each must be a positive, finite number. */
+const MILLISECOND_OPTIONS = [
+  'enqueueTimeout',
+  'delayedJobsPollInterval',
+  'stopTimeout',
+  'heartbeatInterval',
+  'deadAfter',
+  'takeoverCheckInterval',
+  'maxEventLoopStall',
+  'orphanCheckInterval',
+] as const satisfies readonly (typeof KNOWN_OPTIONS)[number][];
+
 export type ResolvedOptions = Required<Omit<ToniqOptions, 'store'>> & { store: JobStore | undefined };
 
 export function resolveOptions(options: ToniqOptions): ResolvedOptions {
@@ -161,16 +173,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
       `createToniq: processId must be a non-empty string without spaces or braces, got ${JSON.stringify(resolved.processId)}.`,
     );
   }
-  for (const key of [
-    'enqueueTimeout',
-    'delayedJobsPollInterval',
-    'stopTimeout',
-    'heartbeatInterval',
-    'deadAfter',
-    'takeoverCheckInterval',
-    'maxEventLoopStall',
-    'orphanCheckInterval',
-  ] as const) {
+  for (const key of MILLISECOND_OPTIONS) {
     const value = resolved[key];
     if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
       throw new InvalidOptionsError(

@@ -53,10 +53,6 @@ function incrementRandom(): boolean {
   return true;
 }
 
-/** Whether a string looks like a job id (used to give a clear error for a mistyped id). */
-export const isJobId = (value: unknown): value is string =>
-  typeof value === 'string' && /^[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
-
 /** The creation time (epoch ms) encoded in an id; 0 for an id not made here (such as a migrated one). */
 export function jobIdTime(id: string): number {
   let time = 0;

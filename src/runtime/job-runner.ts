@@ -76,16 +76,6 @@ export class JobRunner {
     return this.#active.has(id) || this.#settling.has(id);
   }
 
-  /** Jobs running now. */
-  get runningCount(): number {
-    return this.#running.size;
-  }
-
-  /** Jobs waiting for a free slot of their worker. */
-  get waitingCount(): number {
-    return this.#waiting;
-  }
-
   /** Runs persisted jobs (see run). */
   runStored(stored: readonly StoredJob[], options?: RunOptions): void {
     for (const job of stored) void this.run(job, { ...options, detached: true });
