@@ -9,7 +9,7 @@
  * the job stays persisted meanwhile, so at worst it runs again.
  */
 import { inspect } from 'node:util';
-import { UnknownWorkerError } from '../errors.js';
+import { StoppedError, UnknownWorkerError } from '../errors.js';
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from '../events.js';
 import { type FailedJob, type Job, toJobError } from '../job/job.js';
 import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from '../job/job-record.js';
@@ -165,7 +165,7 @@ export class JobRunner {
   }
 
   #attemptUnpersisted(worker: Worker<any>, job: Job, retryable: boolean): Outcome | Promise<Outcome> {
-    if (this.#stopped) return { ok: false, error: new Error('stopped') };
+    if (this.#stopped) return { ok: false, error: new StoppedError('run the job') };
     const outcome = this.#perform(worker, job);
     return outcome instanceof Promise
       ? outcome.then((settled) => this.#settleUnpersisted(worker, job, retryable, settled))
@@ -210,7 +210,7 @@ export class JobRunner {
   }
 
   async #attempt(worker: Worker<any>, record: JobRecord, job: Job, retryable: boolean): Promise<Outcome> {
-    if (this.#stopped) return { ok: false, error: new Error('stopped') };
+    if (this.#stopped) return { ok: false, error: new StoppedError('run the job') };
     const outcome = await this.#perform(worker, job);
     if (this.#stopped) return outcome; // left persisted: it runs again after a restart or takeover
     await this.#settle(record, job, outcome, retryable);
