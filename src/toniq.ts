@@ -66,6 +66,7 @@ export class Toniq {
   #timer: DelayedJobsTimer | undefined;
   #presence: Presence | undefined;
   #orphanCheck: OrphanCheck | undefined;
+  #stopping: Promise<void> | undefined;
 
   constructor(options: ToniqOptions) {
     this.#o = resolveOptions(options);
@@ -174,8 +175,13 @@ export class Toniq {
    * Stops taking jobs (enqueue then rejects with StoppedError), waits for running jobs up to
    * `timeout`, and leaves the rest persisted for the next start or a takeover.
    */
-  async stop(options: StopOptions = {}): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+  stop(options: StopOptions = {}): Promise<void> {
+    // A second call gets the first call's promise: it too resolves once everything is stopped.
+    this.#stopping ??= this.#stop(options);
+    return this.#stopping;
+  }
+
+  async #stop(options: StopOptions): Promise<void> {
     const wasStarting = this.#starting;
     this.#state = 'stopping';
     await wasStarting?.catch(() => {});

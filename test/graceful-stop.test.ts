@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defineWorker, StoppedError } from '../src/index.js';
-import { eventually, nextEvent } from './harness/eventually.js';
+import { nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
@@ -64,8 +64,17 @@ describe('graceful stop', () => {
 
   it('is idempotent and can be awaited twice', async () => {
     const toniq = await newToniq({ workers: [fixtureWorker] });
-    await Promise.all([toniq.stop(), toniq.stop()]);
+    const finished = nextEvent(toniq.events, 'finished');
+    await toniq.enqueue(fixtureWorker, { do: 'sleep', ms: 50 });
+    let done = 0;
+    toniq.events.on('finished', () => done++);
+    // The second call resolves only once the first has waited for the running job.
+    const first = toniq.stop();
     await toniq.stop();
-    await eventually(() => assert.ok(true));
+    assert.equal(done, 1, 'the second stop() resolved after the job finished');
+    await first;
+    await finished;
+    await toniq.stop();
+    await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }), StoppedError);
   });
 });
