@@ -208,7 +208,11 @@ describe('takeover with default settings', () => {
     });
     const elapsed = Date.now() - killedAt;
     console.log(`# default settings: the killed process's jobs ran again ${elapsed} ms after SIGKILL`);
-    assert.ok(survivor.processId);
+    assert.ok(elapsed <= 15_000, `ran again ${elapsed} ms after the kill`);
+    assert.ok(
+      !(await survivor.processes()).some((p) => p.id === doomed.processId),
+      'the dead process is forgotten',
+    );
   });
 });
 
