@@ -16,7 +16,7 @@ import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from '../job/job-
 import type { RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
-import type { JobStore, StoredJob } from '../storage/job-store.js';
+import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
@@ -59,6 +59,9 @@ export class JobRunner {
   /** Ids of the jobs whose outcome is being written (for a finished one: until Redis confirms). */
   readonly #settling = new Set<string>();
   #waiting = 0;
+  /** Jobs finished and failed since the last takeCounts(), for the admin's throughput chart. */
+  #finishedCount = 0;
+  #failedCount = 0;
   #idleWaiters: Array<() => void> = [];
   #warnTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -74,6 +77,34 @@ export class JobRunner {
   /** Whether a job is running, waiting, or has its outcome being written here. */
   isKnown(id: string): boolean {
     return this.#active.has(id) || this.#settling.has(id);
+  }
+
+  /** What this process runs and holds waiting now, per worker (for the admin UI). */
+  report(): ProcessReport {
+    const workers: ProcessReport['workers'] = {};
+    const runningIds: string[] = [];
+    for (const attempt of this.#running.values()) {
+      const name = attempt.job.worker;
+      const counts = workers[name] ?? { running: 0, waiting: 0 };
+      counts.running++;
+      workers[name] = counts;
+      if (this.#limiters.has(name)) runningIds.push(attempt.job.id);
+    }
+    for (const [name, limiter] of this.#limiters) {
+      if (!limiter.waiting) continue;
+      const counts = workers[name] ?? { running: 0, waiting: 0 };
+      counts.waiting = limiter.waiting;
+      workers[name] = counts;
+    }
+    return { workers, limitedWorkers: [...this.#limiters.keys()], runningIds };
+  }
+
+  /** How many jobs finished and failed since the last call. */
+  takeCounts(): { finished: number; failed: number } {
+    const counts = { finished: this.#finishedCount, failed: this.#failedCount };
+    this.#finishedCount = 0;
+    this.#failedCount = 0;
+    return counts;
   }
 
   /** Runs persisted jobs (see run). */
@@ -175,6 +206,7 @@ export class JobRunner {
   #settleUnpersisted(worker: Worker<any>, job: Job, retryable: boolean, outcome: Outcome): Outcome {
     if (this.#stopped) return outcome;
     if (outcome.ok) {
+      this.#finishedCount++;
       this.#emit('finished', job);
     } else {
       const delay = retryable ? this.#retryDelay(worker.name, job.attempt, outcome.error) : null;
@@ -226,6 +258,7 @@ export class JobRunner {
     if (outcome.ok) {
       // Settling until Redis confirms the removal, so that an orphan check does not run it again.
       void store.finishJobs(processId, [record.id]).then(() => this.#settling.delete(record.id));
+      this.#finishedCount++;
       this.#emit('finished', job);
       return outcome;
     }
@@ -278,6 +311,7 @@ export class JobRunner {
 
   /** Logs a job that used up its retries, with its arguments as util.inspect shows them, and emits failed. */
   #reportFailure(job: Job, error: Error, failedAt: number): void {
+    this.#failedCount++;
     const times = job.attempt === 1 ? '1 attempt' : `${job.attempt} attempts`;
     this.#o.logger.error(
       { err: error, jobId: job.id, worker: job.worker },

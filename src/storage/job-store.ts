@@ -70,6 +70,37 @@ export interface TakeoverResult {
   readonly delayed: number;
 }
 
+/** What a process reports of itself every second, for the admin UI. */
+export interface ProcessReport {
+  /** Per worker: jobs performing now, and jobs waiting for a free slot (maxConcurrency). */
+  workers: Record<string, { running: number; waiting: number }>;
+  /** The workers with a maxConcurrency: only their held jobs can be waiting. */
+  limitedWorkers: string[];
+  /** Ids of the running jobs of those workers (the held jobs of the others all run). */
+  runningIds: string[];
+}
+
+/** Where a job is kept: the jobs a process runs or holds, its delayed jobs, or the failed list. */
+export type JobPlace =
+  | { readonly kind: 'held'; readonly processId: string }
+  | { readonly kind: 'delayed'; readonly processId: string }
+  | { readonly kind: 'failed' };
+
+/** A job id with its order in its place: due time (delayed, Infinity when held), failure time (failed), 0 (held). */
+export interface PlacedId {
+  readonly id: string;
+  readonly score: number;
+}
+
+/** What the admin overview needs, read in one go. */
+export interface StoreOverview {
+  readonly processes: ReadonlyArray<
+    ProcessStatus & { readonly held: number; readonly delayed: number; readonly report: ProcessReport | null }
+  >;
+  readonly delayedByWorker: Readonly<Record<string, number>>;
+  readonly failedByWorker: Readonly<Record<string, number>>;
+}
+
 export interface JobStore {
   /** Connects; rejects with a clear error when storage is unreachable. Returns warnings to log. */
   open(): Promise<string[]>;
@@ -134,4 +165,23 @@ export interface JobStore {
   publish(processId: string | null, message: StoreMessage): Promise<void>;
   /** Receives the messages for this process and the broadcasts. */
   subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void>;
+
+  // For the admin read API (web UI, CLI); the runtime only writes its stats.
+
+  /** Saves this process's report and adds the jobs finished and failed since the last one to the second `now` falls in. */
+  recordStats(processId: string, report: ProcessReport, finished: number, failed: number, now: number): Promise<void>;
+  /** Forgets a stopped process's report. */
+  removeReport(processId: string): Promise<void>;
+  /** Every registered process with what it holds and reports, and the per-worker counts of delayed and failed jobs. */
+  readOverview(): Promise<StoreOverview>;
+  /** Jobs finished and failed per second, for the seconds from `fromSecond` (epoch s) on, `seconds` of them. */
+  readThroughput(fromSecond: number, seconds: number): Promise<{ finished: number[]; failed: number[] }>;
+  /** Every id in a place, in its order (held: by id, which sorts by creation; delayed: by due time; failed: by failure time). */
+  listPlaceIds(place: JobPlace): Promise<PlacedId[]>;
+  /** Some records of a place, by id; ids no longer there are left out. */
+  getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]>;
+  /** Makes a delayed job due now. False if the process does not hold it as delayed. */
+  makeDelayedJobDue(processId: string, id: string): Promise<boolean>;
+  /** Moves a failed job to a process's delayed jobs, due at once, with its fresh record. False if it is not in the failed list. */
+  requeueFailedJob(processId: string, job: StoredJob): Promise<boolean>;
 }

@@ -15,6 +15,12 @@ export interface Keys {
   readonly failed: string;
   /** Sorted set: failed job id scored by failure time, for listing in order. */
   readonly failedIndex: string;
+  /** Hash: "delayed:<worker>" / "failed:<worker>" → how many such jobs there are (for the admin UI). */
+  readonly counts: string;
+  /** Hash: process id → its last report (JSON: jobs running and waiting per worker), for the admin UI. */
+  readonly reports: string;
+  /** Hash of one minute (epoch minute): "f<second>" / "x<second>" → jobs finished / failed in that second. */
+  throughput(minute: number): string;
   /** Hash: process id → process info (JSON), for every process that is alive or holds jobs. */
   readonly processes: string;
   /** String with a time to live: present while the process is alive. */
@@ -38,6 +44,9 @@ export function keysFor(prefix: string): Keys {
     delayedJobs: (processId) => `${tag}:delayed-jobs:${processId}`,
     failed: `${tag}:failed`,
     failedIndex: `${tag}:failed-index`,
+    counts: `${tag}:counts`,
+    reports: `${tag}:reports`,
+    throughput: (minute) => `${tag}:throughput:${minute}`,
     processes: `${tag}:processes`,
     heartbeat: (processId) => `${tag}:heartbeat:${processId}`,
     wakeChannel: (processId) => `${tag}:wake:${processId}`,

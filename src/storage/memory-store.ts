@@ -4,9 +4,14 @@
  * nothing survives the process, and only toniq instances in one process can share it.
  */
 import { EventEmitter } from 'node:events';
+import { decodeRecord } from '../job/job-record.js';
 import type {
   DelayedStoredJob,
+  JobPlace,
   JobStore,
+  PlacedId,
+  ProcessReport,
+  StoreOverview,
   Keepalive,
   KeepaliveCallbacks,
   KeepaliveTiming,
@@ -26,6 +31,9 @@ export class MemoryStore implements JobStore {
     { info: ProcessInfo; deadAfter: number; lastBeat: number; placeholder?: boolean }
   >();
   readonly #messages = new EventEmitter();
+  readonly #reports = new Map<string, ProcessReport>();
+  /** Epoch second → jobs finished and failed in it. */
+  readonly #throughput = new Map<number, { finished: number; failed: number }>();
 
   async open(): Promise<string[]> {
     return [];
@@ -226,4 +234,103 @@ export class MemoryStore implements JobStore {
     this.#messages.on(processId, onMessage);
     this.#messages.on('*', onMessage);
   }
+
+  async recordStats(
+    processId: string,
+    report: ProcessReport,
+    finished: number,
+    failed: number,
+    now: number,
+  ): Promise<void> {
+    this.#reports.set(processId, structuredClone(report));
+    if (!finished && !failed) return;
+    const second = Math.floor(now / 1000);
+    const bucket = this.#throughput.get(second) ?? { finished: 0, failed: 0 };
+    bucket.finished += finished;
+    bucket.failed += failed;
+    this.#throughput.set(second, bucket);
+    // Keep two hours, as the Redis keys expire.
+    for (const key of this.#throughput.keys()) if (key < second - 7200) this.#throughput.delete(key);
+  }
+
+  async removeReport(processId: string): Promise<void> {
+    this.#reports.delete(processId);
+  }
+
+  async readOverview(): Promise<StoreOverview> {
+    const processes = (await this.listProcesses()).map((process) => ({
+      ...process,
+      held: this.#jobsOf(process.id).size,
+      delayed: this.#delayedOf(process.id).size,
+      report: this.#reports.get(process.id) ?? null,
+    }));
+    const delayedByWorker: Record<string, number> = {};
+    for (const delayed of this.#delayed.values())
+      for (const { record } of delayed.values()) count(delayedByWorker, record);
+    const failedByWorker: Record<string, number> = {};
+    for (const { record } of this.#failed.values()) count(failedByWorker, record);
+    return { processes, delayedByWorker, failedByWorker };
+  }
+
+  async readThroughput(fromSecond: number, seconds: number): Promise<{ finished: number[]; failed: number[] }> {
+    const finished = new Array<number>(seconds).fill(0);
+    const failed = new Array<number>(seconds).fill(0);
+    for (let i = 0; i < seconds; i++) {
+      const bucket = this.#throughput.get(fromSecond + i);
+      if (bucket) {
+        finished[i] = bucket.finished;
+        failed[i] = bucket.failed;
+      }
+    }
+    return { finished, failed };
+  }
+
+  async listPlaceIds(place: JobPlace): Promise<PlacedId[]> {
+    if (place.kind === 'held') {
+      return [...this.#jobsOf(place.processId).keys()].sort().map((id) => ({ id, score: 0 }));
+    }
+    const entries =
+      place.kind === 'delayed'
+        ? [...this.#delayedOf(place.processId)].map(([id, { dueAt }]) => ({ id, score: dueAt }))
+        : [...this.#failed].map(([id, { failedAt }]) => ({ id, score: failedAt }));
+    return entries.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : 1));
+  }
+
+  async getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]> {
+    const lookup = (id: string): Buffer | undefined =>
+      place.kind === 'held'
+        ? this.#jobsOf(place.processId).get(id)
+        : place.kind === 'delayed'
+          ? this.#delayedOf(place.processId).get(id)?.record
+          : this.#failed.get(id)?.record;
+    return ids.flatMap((id) => {
+      const record = lookup(id);
+      return record ? [{ id, record }] : [];
+    });
+  }
+
+  async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
+    const job = this.#delayedOf(processId).get(id);
+    if (!job) return false;
+    job.dueAt = 0;
+    return true;
+  }
+
+  async requeueFailedJob(processId: string, job: StoredJob): Promise<boolean> {
+    if (!this.#failed.delete(job.id)) return false;
+    this.#registerPlaceholder(processId);
+    this.#delayedOf(processId).set(job.id, { record: job.record, dueAt: 0 });
+    return true;
+  }
+}
+
+/** Counts a record under its worker's name, as lua/lib/job-counts.lua does. */
+function count(counts: Record<string, number>, record: Buffer): void {
+  let worker: string;
+  try {
+    worker = decodeRecord(record, '?', 'memory').worker;
+  } catch {
+    worker = '(unreadable record)';
+  }
+  counts[worker] = (counts[worker] ?? 0) + 1;
 }

@@ -15,7 +15,11 @@ import { maskRedisUrl, RedisUnreachableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
   DelayedStoredJob,
+  JobPlace,
   JobStore,
+  PlacedId,
+  ProcessReport,
+  StoreOverview,
   Keepalive,
   KeepaliveCallbacks,
   KeepaliveTiming,
@@ -289,7 +293,7 @@ export class RedisStore implements JobStore {
         const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
         for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
         return this.#client
-          .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, ...args)
+          .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts, ...args)
           .catch((error: unknown) => {
             void this.#undoDelayed(
               delayedKey,
@@ -308,12 +312,8 @@ export class RedisStore implements JobStore {
   async #undoDelayed(delayedKey: string, delayedJobsKey: string, ids: string[]): Promise<void> {
     for (let attempt = 0; attempt < 60 && !this.#closed; attempt++) {
       try {
-        // One MULTI: the due time and the record go together.
-        await this.#client
-          .multi()
-          .zrem(delayedKey, ...ids)
-          .hdel(delayedJobsKey, ...ids)
-          .exec();
+        // One script: the due time, the record and the count go together.
+        await this.#client.removeDelayedJobs(delayedKey, delayedJobsKey, this.#keys.counts, ...ids);
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -327,6 +327,7 @@ export class RedisStore implements JobStore {
       k.jobs(processId),
       k.delayed(processId),
       k.delayedJobs(processId),
+      k.counts,
       job.id,
       job.record,
       scoreOf(job.dueAt),
@@ -353,6 +354,7 @@ export class RedisStore implements JobStore {
       k.delayed(processId),
       k.delayedJobs(processId),
       k.jobs(processId),
+      k.counts,
       upTo,
       limit,
     )) as Buffer[];
@@ -371,6 +373,7 @@ export class RedisStore implements JobStore {
       k.jobs(processId),
       k.failed,
       k.failedIndex,
+      k.counts,
       job.id,
       job.record,
       failedAt,
@@ -397,13 +400,20 @@ export class RedisStore implements JobStore {
   async retryFailedJob(processId: string, job: StoredJob): Promise<boolean> {
     const k = this.#keys;
     return (
-      (await this.#client.retryFailedJob(k.failed, k.failedIndex, k.jobs(processId), job.id, job.record)) ===
-      1
+      (await this.#client.retryFailedJob(
+        k.failed,
+        k.failedIndex,
+        k.jobs(processId),
+        k.counts,
+        job.id,
+        job.record,
+      )) === 1
     );
   }
 
   async deleteFailedJob(id: string): Promise<boolean> {
-    return (await this.#client.deleteFailedJob(this.#keys.failed, this.#keys.failedIndex, id)) === 1;
+    const k = this.#keys;
+    return (await this.#client.deleteFailedJob(k.failed, k.failedIndex, k.counts, id)) === 1;
   }
 
   async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
@@ -546,6 +556,148 @@ export class RedisStore implements JobStore {
     await subscriber.subscribe(this.#keys.wakeChannel(processId), this.#keys.processStoppedChannel);
     this.#subscriber = subscriber;
   }
+
+  async recordStats(
+    processId: string,
+    report: ProcessReport,
+    finished: number,
+    failed: number,
+    now: number,
+  ): Promise<void> {
+    const second = Math.floor(now / 1000);
+    await this.#client.recordStats(
+      this.#keys.reports,
+      this.#keys.throughput(Math.floor(second / 60)),
+      processId,
+      JSON.stringify(report),
+      second % 60,
+      finished,
+      failed,
+    );
+  }
+
+  async removeReport(processId: string): Promise<void> {
+    await this.#client.hdel(this.#keys.reports, processId);
+  }
+
+  async readOverview(): Promise<StoreOverview> {
+    const k = this.#keys;
+    const [processes, reports, counts] = await Promise.all([
+      this.listProcesses(),
+      this.#client.hgetall(k.reports),
+      this.#client.hgetall(k.counts),
+    ]);
+    const pipeline = this.#client.pipeline();
+    for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
+    const sizes = (await pipeline.exec()) ?? [];
+    const stale = Object.keys(reports).filter((id) => !processes.some((process) => process.id === id));
+    // Reports of processes taken over or gone: forget them.
+    if (stale.length) void this.#client.hdel(k.reports, ...stale).catch(() => {});
+    return {
+      processes: processes.map((process, i) => ({
+        ...process,
+        held: Number(sizes[2 * i]?.[1] ?? 0),
+        delayed: Number(sizes[2 * i + 1]?.[1] ?? 0),
+        report: parseReport(reports[process.id]),
+      })),
+      delayedByWorker: countsOf(counts, 'delayed:'),
+      failedByWorker: countsOf(counts, 'failed:'),
+    };
+  }
+
+  async readThroughput(fromSecond: number, seconds: number): Promise<{ finished: number[]; failed: number[] }> {
+    const finished = new Array<number>(seconds).fill(0);
+    const failed = new Array<number>(seconds).fill(0);
+    const firstMinute = Math.floor(fromSecond / 60);
+    const lastMinute = Math.floor((fromSecond + seconds - 1) / 60);
+    const pipeline = this.#client.pipeline();
+    for (let minute = firstMinute; minute <= lastMinute; minute++) pipeline.hgetall(this.#keys.throughput(minute));
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([, fields], i) => {
+      const minuteStart = (firstMinute + i) * 60;
+      for (const [field, value] of Object.entries((fields ?? {}) as Record<string, string>)) {
+        const index = minuteStart + Number(field.slice(1)) - fromSecond;
+        if (index < 0 || index >= seconds) continue;
+        (field[0] === 'f' ? finished : failed)[index] = Number(value);
+      }
+    });
+    return { finished, failed };
+  }
+
+  async listPlaceIds(place: JobPlace): Promise<PlacedId[]> {
+    const k = this.#keys;
+    if (place.kind === 'held') {
+      return (await this.#client.hkeys(k.jobs(place.processId))).sort().map((id) => ({ id, score: 0 }));
+    }
+    const key = place.kind === 'delayed' ? k.delayed(place.processId) : k.failedIndex;
+    const flat = await this.#client.zrange(key, 0, -1, 'WITHSCORES');
+    const ids: PlacedId[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ids.push({ id: flat[i]!, score: flat[i + 1] === 'inf' ? Infinity : Number(flat[i + 1]) });
+    }
+    return ids;
+  }
+
+  async getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]> {
+    if (!ids.length) return [];
+    const k = this.#keys;
+    const key =
+      place.kind === 'held'
+        ? k.jobs(place.processId)
+        : place.kind === 'delayed'
+          ? k.delayedJobs(place.processId)
+          : k.failed;
+    const records = await this.#client.hmgetBuffer(key, ...ids);
+    const jobs: StoredJob[] = [];
+    ids.forEach((id, i) => {
+      const record = records[i];
+      if (record) jobs.push({ id, record });
+    });
+    return jobs;
+  }
+
+  async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
+    // XX: only a job that is still delayed there; CH: counts it as changed.
+    const changed = await this.#client.zadd(this.#keys.delayed(processId), 'XX', 'CH', 0, id);
+    if (Number(changed) === 0) {
+      return (await this.#client.zscore(this.#keys.delayed(processId), id)) !== null;
+    }
+    return true;
+  }
+
+  async requeueFailedJob(processId: string, job: StoredJob): Promise<boolean> {
+    const k = this.#keys;
+    const moved = await this.#client.requeueFailedJob(
+      k.failed,
+      k.failedIndex,
+      k.delayed(processId),
+      k.delayedJobs(processId),
+      k.processes,
+      k.counts,
+      job.id,
+      job.record,
+      processId,
+      placeholderJson(processId),
+    );
+    return moved === 1;
+  }
+}
+
+function parseReport(json: string | undefined): ProcessReport | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as ProcessReport;
+  } catch {
+    return null;
+  }
+}
+
+function countsOf(counts: Record<string, string>, prefix: string): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [field, value] of Object.entries(counts)) {
+    if (field.startsWith(prefix)) result[field.slice(prefix.length)] = Number(value);
+  }
+  return result;
 }
 
 function infoJson(info: ProcessInfo, deadAfter: number): string {

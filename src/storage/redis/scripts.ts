@@ -5,17 +5,21 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
+/** `counts`: the script keeps the per-worker counts, with the helpers of lua/lib/job-counts.lua. */
 const SCRIPTS = {
   addJobs: { file: 'add-jobs.lua', keys: 2 },
-  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 3 },
-  scheduleRetry: { file: 'schedule-retry.lua', keys: 3 },
-  takeDueJobs: { file: 'take-due-jobs.lua', keys: 3 },
-  failJob: { file: 'fail-job.lua', keys: 3 },
-  retryFailedJob: { file: 'retry-failed-job.lua', keys: 3 },
-  deleteFailedJob: { file: 'delete-failed-job.lua', keys: 2 },
+  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 4, counts: true },
+  removeDelayedJobs: { file: 'remove-delayed-jobs.lua', keys: 3, counts: true },
+  scheduleRetry: { file: 'schedule-retry.lua', keys: 4, counts: true },
+  takeDueJobs: { file: 'take-due-jobs.lua', keys: 4, counts: true },
+  failJob: { file: 'fail-job.lua', keys: 4, counts: true },
+  retryFailedJob: { file: 'retry-failed-job.lua', keys: 4, counts: true },
+  requeueFailedJob: { file: 'requeue-failed-job.lua', keys: 6, counts: true },
+  deleteFailedJob: { file: 'delete-failed-job.lua', keys: 3, counts: true },
   keepAlive: { file: 'keep-alive.lua', keys: 2 },
   takeOverProcess: { file: 'take-over-process.lua', keys: 9 },
   endProcess: { file: 'end-process.lua', keys: 4 },
+  recordStats: { file: 'record-stats.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -39,8 +43,9 @@ function source(file: string): string {
 }
 
 export function defineScripts(redis: Redis): ScriptedRedis {
-  for (const [name, { file, keys }] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { numberOfKeys: keys, lua: source(file) });
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    const lua = 'counts' in script ? `${source('lib/job-counts.lua')}\n${source(script.file)}` : source(script.file);
+    redis.defineCommand(name, { numberOfKeys: script.keys, lua });
   }
   return redis as ScriptedRedis;
 }

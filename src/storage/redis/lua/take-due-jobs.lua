@@ -4,19 +4,23 @@
 -- KEYS[1] delayed zset of the process
 -- KEYS[2] delayed-jobs hash of the process
 -- KEYS[3] jobs hash of the process
+-- KEYS[4] counts hash
 -- ARGV[1] now in ms ("+inf" takes every delayed job, even those held until flushed)
 -- ARGV[2] most jobs to move
 -- Returns a flat array: id, record, id, record, …
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local result = {}
+local counts = {}
 for _, id in ipairs(ids) do
   local record = redis.call('HGET', KEYS[2], id)
   redis.call('ZREM', KEYS[1], id)
   if record then
     redis.call('HDEL', KEYS[2], id)
     redis.call('HSET', KEYS[3], id, record)
+    tally(counts, 'delayed', record, -1)
     result[#result + 1] = id
     result[#result + 1] = record
   end
 end
+write_counts(KEYS[4], counts)
 return result

@@ -1,0 +1,26 @@
+-- job-counts (prepended to the scripts that add or remove delayed or failed jobs): keeps the
+-- counts of delayed and failed jobs per worker that the admin UI shows, in the counts hash
+-- (fields "delayed:<worker>" and "failed:<worker>"). Scripts tally in a table and write once per
+-- worker. Records are otherwise opaque to Lua; this reads only the worker's name from the JSON
+-- header of a version 2 record (byte 1 = 2, bytes 3-6 the header's length, big-endian).
+local function worker_of(record)
+  if not record or string.byte(record, 1) ~= 2 then return '(older record)' end
+  local b1, b2, b3, b4 = string.byte(record, 3, 6)
+  local length = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+  local ok, header = pcall(cjson.decode, string.sub(record, 7, 6 + length))
+  if ok and type(header) == 'table' and type(header.worker) == 'string' then return header.worker end
+  return '(unreadable record)'
+end
+
+local function tally(counts, state, record, delta)
+  local field = state .. ':' .. worker_of(record)
+  counts[field] = (counts[field] or 0) + delta
+end
+
+local function write_counts(key, counts)
+  for field, delta in pairs(counts) do
+    if delta ~= 0 and redis.call('HINCRBY', key, field, delta) <= 0 then
+      redis.call('HDEL', key, field)
+    end
+  end
+end

@@ -1,0 +1,16 @@
+-- record-stats: what a process reports every second for the admin UI: its report (jobs running
+-- and waiting per worker) and how many jobs finished and failed since its last report, added to
+-- the per-second throughput of the current minute.
+-- Guarantees: the report and the throughput are written together; throughput keys expire after
+-- two hours, so they never pile up.
+-- KEYS[1] reports hash (process id -> report JSON), KEYS[2] throughput hash of the minute
+-- ARGV[1] process id, ARGV[2] report JSON, ARGV[3] second within the minute (0-59),
+-- ARGV[4] jobs finished, ARGV[5] jobs failed
+-- Returns 1.
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local finished = tonumber(ARGV[4])
+local failed = tonumber(ARGV[5])
+if finished > 0 then redis.call('HINCRBY', KEYS[2], 'f' .. ARGV[3], finished) end
+if failed > 0 then redis.call('HINCRBY', KEYS[2], 'x' .. ARGV[3], failed) end
+if finished > 0 or failed > 0 then redis.call('EXPIRE', KEYS[2], 7200) end
+return 1

@@ -1,0 +1,19 @@
+-- remove-delayed-jobs: removes delayed jobs of a process whose write was reported as failed
+-- (a timeout: the write may still have landed), so an enqueue that was refused leaves nothing.
+-- Guarantees: a job's due time, record and count go together.
+-- KEYS[1] delayed zset of the process, KEYS[2] delayed-jobs hash of the process, KEYS[3] counts hash
+-- ARGV: job ids
+-- Returns the number of jobs removed.
+local counts = {}
+local removed = 0
+for i = 1, #ARGV do
+  local record = redis.call('HGET', KEYS[2], ARGV[i])
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  if record then
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    tally(counts, 'delayed', record, -1)
+    removed = removed + 1
+  end
+end
+write_counts(KEYS[3], counts)
+return removed
