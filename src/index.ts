@@ -3,6 +3,27 @@
  * The public surface; everything else is internal.
  */
 
+export type { ConnectAdminOptions } from './admin/admin-api.js';
+export { Admin, connectAdmin } from './admin/admin-api.js';
+export type {
+  ActionResult,
+  ActionSource,
+  ActionTarget,
+  JobCounts,
+  JobDetail,
+  JobPage,
+  JobQuery,
+  JobState,
+  JobSummary,
+  ProcessStats,
+  Stats,
+  Throughput,
+  WorkerStats,
+} from './admin/admin-types.js';
+export type { AdminAuth, AdminHandler, AdminHandlerOptions } from './admin/http/admin-handler.js';
+export { createAdminHandler } from './admin/http/admin-handler.js';
+export type { StatsWebhook, StatsWebhookOptions } from './admin/stats-webhook.js';
+export { startStatsWebhook } from './admin/stats-webhook.js';
 export type { ToniqErrorCode } from './errors.js';
 export {
   CorruptJobRecordError,

@@ -3,6 +3,12 @@
  * then hands the work to the runtime (JobRunner, DelayedJobsTimer) and the JobStore.
  */
 import { EventEmitter } from 'node:events';
+import { Admin } from './admin/admin-api.js';
+import {
+  type AdminHandler,
+  type AdminHandlerOptions,
+  createAdminHandler,
+} from './admin/http/admin-handler.js';
 import {
   InvalidArgumentsError,
   InvalidOptionsError,
@@ -23,6 +29,7 @@ import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
 import { JobRunner } from './runtime/job-runner.js';
 import { OrphanCheck } from './runtime/orphan-check.js';
 import { Presence } from './runtime/presence.js';
+import { StatsReporter } from './runtime/stats-reporter.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
 import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
@@ -66,6 +73,8 @@ export class Toniq {
   #timer: DelayedJobsTimer | undefined;
   #presence: Presence | undefined;
   #orphanCheck: OrphanCheck | undefined;
+  #stats: StatsReporter | undefined;
+  #admin: Admin | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: ToniqOptions) {
@@ -155,6 +164,15 @@ export class Toniq {
         isKnown: (id) => runner.isKnown(id),
         onOrphans: (jobs) => runner.runStored(jobs),
       });
+      this.#stats = new StatsReporter({
+        store,
+        processId: o.processId,
+        interval: 1000,
+        now: o.now,
+        logger: o.logger,
+        report: () => runner.report(),
+        takeCounts: () => runner.takeCounts(),
+      });
     }
     this.#state = 'started';
     if (this.#presence) {
@@ -163,6 +181,7 @@ export class Toniq {
       timer.start();
       this.#presence.startTakeovers();
       this.#orphanCheck?.start();
+      this.#stats?.start();
     }
     const where = o.store ? `on a ${o.store.constructor.name}` : `on Redis, key prefix "${o.keyPrefix}"`;
     o.logger.info(
@@ -198,6 +217,8 @@ export class Toniq {
         );
       }
     }
+    await this.#stats?.flush();
+    await this.#stats?.stop();
     await this.#presence?.leave();
     await this.#store?.close();
     this.#state = 'stopped';
@@ -403,6 +424,46 @@ export class Toniq {
   /** The processes registered under this key prefix, with the age of their heartbeat (null: dead). */
   async processes(): Promise<ProcessStatus[]> {
     return this.#requireStarted('list processes').listProcesses();
+  }
+
+  /**
+   * The admin read API over this toniq's Redis and key prefix: stats, job lists, retry, delete,
+   * run now (see Admin). Retries of this process's workers' jobs run here.
+   */
+  get admin(): Admin {
+    const store = this.#requireStarted('use the admin API');
+    this.#admin ??= new Admin({
+      store,
+      codec: this.#codec,
+      logger: this.#o.logger,
+      now: this.#o.now,
+      local: {
+        processId: this.#o.processId,
+        registers: (worker) => this.#workers.has(worker),
+        retryHere: async (id) => {
+          try {
+            await this.retry(id);
+            return true;
+          } catch (error) {
+            if (error instanceof JobNotFoundError) return false;
+            throw error;
+          }
+        },
+      },
+    });
+    return this.#admin;
+  }
+
+  /**
+   * A `(req, res)` handler serving the admin web UI and its JSON API, for `http.createServer`,
+   * Express (`app.use('/admin', handler)`) or Fastify. It serves nothing unless told how to
+   * authenticate: `auth` (a function or `{ username, password }`), or `insecureNoAuth: true`.
+   * Requests before `start()` get a 503 that says so.
+   *
+   * @example app.use('/admin', toniq.adminHandler({ auth: { username: 'admin', password: process.env.ADMIN_PASSWORD } }))
+   */
+  adminHandler(options: AdminHandlerOptions): AdminHandler {
+    return createAdminHandler(() => this.admin, { logger: this.#o.logger, ...options });
   }
 
   /** Checks and serializes the arguments of a new job. Throws InvalidArgumentsError; writes nothing. */

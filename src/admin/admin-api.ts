@@ -158,7 +158,10 @@ export class Admin {
   /** Jobs finished and failed per second over the last `seconds` (default: one hour), the current second last. */
   async throughput(seconds = 3600): Promise<Throughput> {
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > 7200) {
-      throw new InvalidArgumentsError('seconds', `seconds must be a whole number from 1 to 7200, got ${seconds}.`);
+      throw new InvalidArgumentsError(
+        'seconds',
+        `seconds must be a whole number from 1 to 7200, got ${seconds}.`,
+      );
     }
     const fromSecond = Math.floor(this.#now() / 1000) - seconds + 1;
     const { finished, failed } = await this.#o.store.readThroughput(fromSecond, seconds);
@@ -222,8 +225,16 @@ export class Admin {
       const held = await store.getPlaceRecords({ kind: 'held', processId: process.id }, [id]);
       if (held[0]) {
         const read = readRecord(id, held[0].record, `the jobs of process ${process.id}`);
-        const entry = { place: { kind: 'held', processId: process.id }, id, score: 0, processId: process.id } as const;
-        return toDetail(codec, read, { state: this.#heldState(entry, read, overview), processId: process.id });
+        const entry = {
+          place: { kind: 'held', processId: process.id },
+          id,
+          score: 0,
+          processId: process.id,
+        } as const;
+        return toDetail(codec, read, {
+          state: this.#heldState(entry, read, overview),
+          processId: process.id,
+        });
       }
     }
     return null;
@@ -245,7 +256,10 @@ export class Admin {
       }
       const read = readRecord(id, bytes, 'the failed list');
       if (read.unreadable) {
-        result.refused.push({ id, reason: `its record cannot be read (${read.unreadable.message}); delete it instead.` });
+        result.refused.push({
+          id,
+          reason: `its record cannot be read (${read.unreadable.message}); delete it instead.`,
+        });
         continue;
       }
       const worker = read.record.worker;
@@ -294,7 +308,10 @@ export class Admin {
   }
 
   /** Makes delayed jobs (and retries waiting for their time) due now, and wakes their processes. */
-  async runDelayedJobsNow(ids: readonly string[], source: ActionSource = { via: 'api' }): Promise<ActionResult> {
+  async runDelayedJobsNow(
+    ids: readonly string[],
+    source: ActionSource = { via: 'api' },
+  ): Promise<ActionResult> {
     checkIds(ids);
     const result: ActionResult = { done: [], missing: [], refused: [] };
     const processes = await this.#o.store.listProcesses();
@@ -376,7 +393,8 @@ export class Admin {
     for (const process of overview.processes) {
       if (kind === 'delayed' ? !process.delayed : !process.held) continue;
       const place: JobPlace = { kind, processId: process.id };
-      for (const entry of await store.listPlaceIds(place)) located.push({ place, ...entry, processId: process.id });
+      for (const entry of await store.listPlaceIds(place))
+        located.push({ place, ...entry, processId: process.id });
     }
     // Delayed: soonest due first; held: oldest first (ids sort by creation time).
     return located.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -418,7 +436,7 @@ export class Admin {
     const process = overview.processes.find((candidate) => candidate.id === entry.processId);
     if (!process || process.heartbeatAge === null) return 'waiting';
     const report = process.report;
-    if (!report || !report.limitedWorkers.includes(read.record.worker)) return 'running';
+    if (!report?.limitedWorkers.includes(read.record.worker)) return 'running';
     return report.runningIds.includes(entry.id) ? 'running' : 'waiting';
   }
 
@@ -459,7 +477,8 @@ export class Admin {
 
   #log(source: ActionSource, verb: string, state: JobState, result: ActionResult): void {
     const who = `${source.via}${source.user ? ` by ${source.user}` : ''}`;
-    const ids = result.done.length > 10 ? `${result.done.slice(0, 10).join(', ')}, …` : result.done.join(', ');
+    const ids =
+      result.done.length > 10 ? `${result.done.slice(0, 10).join(', ')}, …` : result.done.join(', ');
     const notes = [
       result.missing.length ? `${result.missing.length} not found` : '',
       result.refused.length ? `${result.refused.length} refused (${result.refused[0]!.reason})` : '',
@@ -491,7 +510,10 @@ function checkQuery(query: JobQuery): { state: JobState; worker?: string; search
     throw new InvalidArgumentsError('offset', `offset must be a whole number ≥ 0, got ${offset}.`);
   }
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)) {
-    throw new InvalidArgumentsError('limit', `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${limit}.`);
+    throw new InvalidArgumentsError(
+      'limit',
+      `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${limit}.`,
+    );
   }
   return {
     state: query.state,

@@ -53,7 +53,8 @@ export function inspectArgs(codec: ArgumentCodec, read: ReadRecord, full: boolea
   } catch (error) {
     return `(the arguments cannot be shown here: ${(error as Error).message})`;
   }
-  if (full) return inspect(args, { depth: 8, breakLength: 100, maxArrayLength: 200, maxStringLength: 10_000 });
+  if (full)
+    return inspect(args, { depth: 8, breakLength: 100, maxArrayLength: 200, maxStringLength: 10_000 });
   const line = inspect(args, { depth: 3, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 200 });
   return line.length > PREVIEW_LENGTH ? `${line.slice(0, PREVIEW_LENGTH - 1)}…` : line;
 }
@@ -70,7 +71,8 @@ export function toSummary(codec: ArgumentCodec, read: ReadRecord, context: Recor
     argsPreview: inspectArgs(codec, read, false),
   };
   if (context.state === 'delayed') {
-    summary.dueAt = context.score === undefined || context.score === Infinity ? null : new Date(context.score);
+    summary.dueAt =
+      context.score === undefined || context.score === Infinity ? null : new Date(context.score);
   }
   if (context.state === 'failed') {
     const failed = record.failed;

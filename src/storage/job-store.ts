@@ -169,7 +169,13 @@ export interface JobStore {
   // For the admin read API (web UI, CLI); the runtime only writes its stats.
 
   /** Saves this process's report and adds the jobs finished and failed since the last one to the second `now` falls in. */
-  recordStats(processId: string, report: ProcessReport, finished: number, failed: number, now: number): Promise<void>;
+  recordStats(
+    processId: string,
+    report: ProcessReport,
+    finished: number,
+    failed: number,
+    now: number,
+  ): Promise<void>;
   /** Forgets a stopped process's report. */
   removeReport(processId: string): Promise<void>;
   /** Every registered process with what it holds and reports, and the per-worker counts of delayed and failed jobs. */

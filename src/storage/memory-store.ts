@@ -9,16 +9,16 @@ import type {
   DelayedStoredJob,
   JobPlace,
   JobStore,
-  PlacedId,
-  ProcessReport,
-  StoreOverview,
   Keepalive,
   KeepaliveCallbacks,
   KeepaliveTiming,
+  PlacedId,
   ProcessInfo,
+  ProcessReport,
   ProcessStatus,
   StoredJob,
   StoreMessage,
+  StoreOverview,
   TakeoverResult,
 } from './job-store.js';
 
@@ -272,7 +272,10 @@ export class MemoryStore implements JobStore {
     return { processes, delayedByWorker, failedByWorker };
   }
 
-  async readThroughput(fromSecond: number, seconds: number): Promise<{ finished: number[]; failed: number[] }> {
+  async readThroughput(
+    fromSecond: number,
+    seconds: number,
+  ): Promise<{ finished: number[]; failed: number[] }> {
     const finished = new Array<number>(seconds).fill(0);
     const failed = new Array<number>(seconds).fill(0);
     for (let i = 0; i < seconds; i++) {

@@ -17,16 +17,16 @@ import type {
   DelayedStoredJob,
   JobPlace,
   JobStore,
-  PlacedId,
-  ProcessReport,
-  StoreOverview,
   Keepalive,
   KeepaliveCallbacks,
   KeepaliveTiming,
+  PlacedId,
   ProcessInfo,
+  ProcessReport,
   ProcessStatus,
   StoredJob,
   StoreMessage,
+  StoreOverview,
   TakeoverResult,
 } from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
@@ -605,13 +605,17 @@ export class RedisStore implements JobStore {
     };
   }
 
-  async readThroughput(fromSecond: number, seconds: number): Promise<{ finished: number[]; failed: number[] }> {
+  async readThroughput(
+    fromSecond: number,
+    seconds: number,
+  ): Promise<{ finished: number[]; failed: number[] }> {
     const finished = new Array<number>(seconds).fill(0);
     const failed = new Array<number>(seconds).fill(0);
     const firstMinute = Math.floor(fromSecond / 60);
     const lastMinute = Math.floor((fromSecond + seconds - 1) / 60);
     const pipeline = this.#client.pipeline();
-    for (let minute = firstMinute; minute <= lastMinute; minute++) pipeline.hgetall(this.#keys.throughput(minute));
+    for (let minute = firstMinute; minute <= lastMinute; minute++)
+      pipeline.hgetall(this.#keys.throughput(minute));
     const replies = (await pipeline.exec()) ?? [];
     replies.forEach(([, fields], i) => {
       const minuteStart = (firstMinute + i) * 60;

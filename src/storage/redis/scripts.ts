@@ -44,7 +44,8 @@ function source(file: string): string {
 
 export function defineScripts(redis: Redis): ScriptedRedis {
   for (const [name, script] of Object.entries(SCRIPTS)) {
-    const lua = 'counts' in script ? `${source('lib/job-counts.lua')}\n${source(script.file)}` : source(script.file);
+    const lua =
+      'counts' in script ? `${source('lib/job-counts.lua')}\n${source(script.file)}` : source(script.file);
     redis.defineCommand(name, { numberOfKeys: script.keys, lua });
   }
   return redis as ScriptedRedis;

@@ -1,0 +1,414 @@
+/**
+ * The admin web UI and its JSON API as one `(req, res)` handler for node:http, which Express and
+ * Fastify can mount too. It
+ * 1. refuses every request that does not pass the app's auth (there is no default: the app says
+ *    how to authenticate, or says `insecureNoAuth: true` outright);
+ * 2. works under any base path: the page and its scripts use relative URLs only;
+ * 3. serves the page and its assets from the package (no CDN), with a strict Content-Security-Policy;
+ * 4. answers the JSON API (docs/admin-api.md) from the admin read API;
+ * 5. takes actions only as POST with the CSRF token, and none at all when `readOnly`.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentsError, InvalidOptionsError, ToniqError } from '../../errors.js';
+import { consoleLogger, type Logger } from '../../logger.js';
+import { TONIQ_VERSION } from '../../version.js';
+import type { Admin } from '../admin-api.js';
+import { type ActionTarget, JOB_STATES, type JobState } from '../admin-types.js';
+import { type AdminAuth, checkAuth } from './auth.js';
+import { CSRF_HEADER, checkCsrf, csrfToken } from './csrf.js';
+
+export type { AdminAuth } from './auth.js';
+
+export interface AdminHandlerOptions {
+  /**
+   * Who may see the admin UI: `{ username, password }` for HTTP Basic auth, or a function that
+   * gets the request and returns true (or the user's name, for the log of actions) to let it in.
+   * Required unless `insecureNoAuth: true`.
+   * @example { auth: { username: 'admin', password: process.env.TONIQ_ADMIN_PASSWORD! } }
+   * @example { auth: (req) => req.user?.isAdmin === true }
+   */
+  auth?: AdminAuth;
+  /** Serve the UI to anyone who can reach it. Only for a server bound to localhost. Default: false. */
+  insecureNoAuth?: boolean;
+  /** Show no actions and refuse every POST. Default: false. */
+  readOnly?: boolean;
+  /**
+   * The path the handler is mounted under, for `http.createServer` and Fastify. Under Express's
+   * `app.use('/admin', handler)` it is found by itself. Default: `''` (the whole server).
+   * @example { basePath: '/admin' }
+   */
+  basePath?: string;
+  /** Where actions (retry, delete, run now) and errors are logged. Default: the toniq logger. */
+  logger?: Logger;
+}
+
+/** A node:http request handler; Express may pass `next`, which gets nothing: every request under the mount is answered. */
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, next?: unknown) => void;
+
+const MAX_BODY = 1024 * 1024;
+
+/** Express and Fastify (when the app passes it along) may have read the body already. */
+type MountedRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string; body?: unknown };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Makes the admin handler. `admin` may be a function, so that a handler made before toniq starts
+ * answers 503 until it has.
+ */
+export function createAdminHandler(admin: Admin | (() => Admin), options: AdminHandlerOptions): AdminHandler {
+  checkOptions(options);
+  const getAdmin = typeof admin === 'function' ? admin : () => admin;
+  const logger = options.logger ?? consoleLogger();
+  const readOnly = options.readOnly === true;
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+
+  return (req, res) => {
+    void handle(req as MountedRequest, res).catch((error: unknown) => {
+      if (!(error instanceof HttpError)) {
+        logger.error(
+          { err: error },
+          `Admin UI: ${req.method} ${req.url} failed: ${(error as Error).message}`,
+        );
+      }
+      sendError(res, error);
+    });
+  };
+
+  async function handle(req: MountedRequest, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const browserPath = new URL(req.originalUrl ?? req.url ?? '/', 'http://admin.invalid').pathname;
+    let path: string;
+    if (req.originalUrl !== undefined && req.baseUrl !== undefined) {
+      path = url.pathname; // Express stripped its mount path already.
+    } else if (url.pathname === basePath || url.pathname.startsWith(`${basePath}/`)) {
+      path = url.pathname.slice(basePath.length);
+    } else {
+      throw new HttpError(
+        404,
+        'NOT_FOUND',
+        `${url.pathname} is not under the admin UI's basePath "${basePath}". Pass the path you mount it under as basePath.`,
+      );
+    }
+    const user = await checkAuth(options, req);
+    if (user === false) {
+      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+      if (options.auth && typeof options.auth === 'object')
+        headers['www-authenticate'] = 'Basic realm="toniq admin", charset="UTF-8"';
+      res
+        .writeHead(401, headers)
+        .end(
+          errorJson('UNAUTHORIZED', 'Sign in to see the toniq admin UI: this request did not pass its auth.'),
+        );
+      return;
+    }
+    // The page uses relative URLs, so it must be served at a path ending in a slash.
+    if (path === '' || (path === '/' && !browserPath.endsWith('/'))) {
+      res.writeHead(301, { location: `${browserPath}/${url.search}` }).end();
+      return;
+    }
+    const mountPath = browserPath.slice(0, browserPath.length - path.length) || '';
+    const source = { via: 'ui', ...(typeof user === 'string' ? { user } : {}) };
+    const method = req.method ?? 'GET';
+
+    if (method === 'GET' || method === 'HEAD') {
+      if (path === '/' || path === '/index.html') return sendPage(req, res, mountPath);
+      const asset = ASSETS[path];
+      if (asset) return sendAsset(res, asset);
+      if (path === '/api/session') {
+        const token = csrfToken(req, res, mountPath);
+        return sendJson(res, 200, { csrfToken: token, readOnly, version: TONIQ_VERSION });
+      }
+      if (path === '/api/stats') return sendJson(res, 200, await getAdmin().stats());
+      if (path === '/api/processes') return sendJson(res, 200, { processes: await getAdmin().processes() });
+      if (path === '/api/throughput') {
+        const seconds = intParam(url, 'seconds', 3600);
+        return sendJson(res, 200, await getAdmin().throughput(seconds));
+      }
+      if (path === '/api/jobs') {
+        const state = url.searchParams.get('state') ?? '';
+        if (!JOB_STATES.includes(state as JobState)) {
+          throw new HttpError(
+            400,
+            'BAD_REQUEST',
+            `state must be one of ${JOB_STATES.join(', ')}; got "${state}".`,
+          );
+        }
+        const page = await getAdmin().jobs({
+          state: state as JobState,
+          worker: url.searchParams.get('worker') || undefined,
+          search: url.searchParams.get('search') || undefined,
+          offset: intParam(url, 'offset', 0),
+          limit: intParam(url, 'limit', 50),
+        });
+        return sendJson(res, 200, page);
+      }
+      const jobMatch = /^\/api\/jobs\/([^/]+)$/.exec(path);
+      if (jobMatch) {
+        const id = decodeURIComponent(jobMatch[1]!);
+        const job = await getAdmin().job(id);
+        if (!job)
+          throw new HttpError(404, 'JOB_NOT_FOUND', `No job has the id ${id}: it finished, or was deleted.`);
+        return sendJson(res, 200, { job });
+      }
+    }
+
+    if (method === 'POST') {
+      const action = ACTIONS[path];
+      if (action) {
+        if (readOnly) {
+          throw new HttpError(
+            403,
+            'READ_ONLY',
+            'This admin UI is read-only (readOnly: true): it takes no actions.',
+          );
+        }
+        if (!checkCsrf(req)) {
+          throw new HttpError(
+            403,
+            'CSRF',
+            `Refused: the request lacks a valid CSRF token. Send the token from GET api/session (or the page's ` +
+              `toniq-csrf meta tag) in the ${CSRF_HEADER} header, with the cookie that came with it.`,
+          );
+        }
+        const body = await readJsonBody(req);
+        const admin = getAdmin();
+        const result =
+          action === 'run-now'
+            ? await admin.runDelayedJobsNow(idsOf(body), source)
+            : action === 'retry'
+              ? await admin.retryFailedJobs(targetOf(body), source)
+              : await admin.deleteFailedJobs(targetOf(body), source);
+        return sendJson(res, 200, result);
+      }
+    }
+
+    const known = path.startsWith('/api/')
+      ? 'See docs/admin-api.md for the API.'
+      : 'Open the admin UI at its root.';
+    throw new HttpError(404, 'NOT_FOUND', `No ${method} ${path} here. ${known}`);
+  }
+
+  function sendPage(req: IncomingMessage, res: ServerResponse, mountPath: string): void {
+    const token = csrfToken(req, res, mountPath);
+    const html = assetText('index.html')
+      .replaceAll('{{csrfToken}}', escapeHtml(token))
+      .replaceAll('{{readOnly}}', String(readOnly))
+      .replaceAll('{{version}}', escapeHtml(TONIQ_VERSION));
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    res.end(req.method === 'HEAD' ? undefined : html);
+  }
+}
+
+function checkOptions(options: AdminHandlerOptions): void {
+  if (!options || typeof options !== 'object') {
+    throw new InvalidOptionsError(
+      'adminHandler needs options: { auth: { username, password } }, { auth: (req) => boolean }, or { insecureNoAuth: true }.',
+    );
+  }
+  const known = ['auth', 'insecureNoAuth', 'readOnly', 'basePath', 'logger'];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidOptionsError(
+        `adminHandler got the unknown option "${key}". Known options: ${known.join(', ')}.`,
+      );
+    }
+  }
+  const { auth } = options;
+  if (auth === undefined && options.insecureNoAuth !== true) {
+    throw new InvalidOptionsError(
+      'adminHandler serves nothing without auth: pass { auth: { username, password } } (HTTP Basic), ' +
+        '{ auth: (req) => boolean } (your own check), or { insecureNoAuth: true } if anyone who can reach it may use it.',
+    );
+  }
+  if (auth !== undefined && options.insecureNoAuth === true) {
+    throw new InvalidOptionsError('adminHandler got both auth and insecureNoAuth: pass one of them.');
+  }
+  if (auth !== undefined && typeof auth !== 'function') {
+    if (
+      typeof auth !== 'object' ||
+      typeof auth.username !== 'string' ||
+      typeof auth.password !== 'string' ||
+      !auth.username ||
+      !auth.password
+    ) {
+      throw new InvalidOptionsError(
+        'adminHandler: auth must be a function (req) => boolean, or { username, password } with two non-empty strings.',
+      );
+    }
+  }
+  if (
+    options.basePath !== undefined &&
+    (typeof options.basePath !== 'string' || !/^(\/[^?#]*)?$/.test(options.basePath))
+  ) {
+    throw new InvalidOptionsError(
+      `adminHandler: basePath must be a path starting with "/", like "/admin"; got ${JSON.stringify(options.basePath)}.`,
+    );
+  }
+}
+
+const ACTIONS: Record<string, 'retry' | 'delete' | 'run-now'> = {
+  '/api/jobs/retry': 'retry',
+  '/api/jobs/delete': 'delete',
+  '/api/jobs/run-now': 'run-now',
+};
+
+interface Asset {
+  file: string;
+  type: string;
+}
+
+const ASSETS: Record<string, Asset> = {
+  '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+};
+
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};
+
+const assetCache = new Map<string, string>();
+function assetText(file: string): string {
+  let text = assetCache.get(file);
+  if (text === undefined) {
+    text = readFileSync(new URL(`../ui/${file}`, import.meta.url), 'utf8');
+    assetCache.set(file, text);
+  }
+  return text;
+}
+
+function sendAsset(res: ServerResponse, asset: Asset): void {
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' });
+  res.end(assetText(asset.file));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(JSON.stringify(body));
+}
+
+function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof HttpError) {
+    res
+      .writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' })
+      .end(errorJson(error.code, error.message));
+    return;
+  }
+  const toniqError = error instanceof ToniqError ? error : undefined;
+  const status =
+    error instanceof InvalidArgumentsError
+      ? 400
+      : toniqError?.code === 'TONIQ_NOT_STARTED' || toniqError?.code === 'TONIQ_STOPPED'
+        ? 503
+        : isRedisError(error)
+          ? 503
+          : 500;
+  const message =
+    status === 503 && !toniqError
+      ? `Redis did not answer (${(error as Error).message}). The page tries again by itself.`
+      : (error as Error).message;
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+    .end(errorJson(toniqError?.code ?? (status === 503 ? 'REDIS_UNAVAILABLE' : 'INTERNAL'), message));
+}
+
+function isRedisError(error: unknown): boolean {
+  const text = `${(error as Error)?.name} ${(error as Error)?.message}`;
+  return /Connection is closed|ECONNREFUSED|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|Stream isn't writeable/i.test(
+    text,
+  );
+}
+
+function errorJson(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+function intParam(url: URL, name: string, fallback: number): number {
+  const text = url.searchParams.get(name);
+  if (text === null || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value))
+    throw new HttpError(400, 'BAD_REQUEST', `${name} must be a whole number, got "${text}".`);
+  return value;
+}
+
+async function readJsonBody(req: MountedRequest): Promise<unknown> {
+  if (req.body !== undefined && !(Buffer.isBuffer(req.body) && !req.body.length)) {
+    if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) return parseJson(String(req.body));
+    return req.body;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'TOO_LARGE', 'The request body is over 1 MB.');
+    chunks.push(chunk as Buffer);
+  }
+  return parseJson(Buffer.concat(chunks).toString('utf8'));
+}
+
+function parseJson(text: string): unknown {
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      'The request body is not JSON. Send a JSON object like { "ids": ["…"] }.',
+    );
+  }
+}
+
+function idsOf(body: unknown): string[] {
+  const ids = (body as { ids?: unknown })?.ids;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+    throw new HttpError(400, 'BAD_REQUEST', 'Send { "ids": ["…"] } with the ids of the jobs.');
+  }
+  return ids;
+}
+
+function targetOf(body: unknown): ActionTarget {
+  const b = body as { ids?: unknown; all?: unknown; worker?: unknown; search?: unknown };
+  if (b?.all === true) {
+    return {
+      all: true,
+      worker: typeof b.worker === 'string' && b.worker ? b.worker : undefined,
+      search: typeof b.search === 'string' && b.search ? b.search : undefined,
+    };
+  }
+  return { ids: idsOf(body) };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+}
