@@ -5,12 +5,17 @@
  * 3. a flaky worker fails twice and is retried automatically;
  * 4. a job that keeps failing lands in the failed list, is listed, and retried by hand;
  * 5. a delayed job runs a second later;
- * 6. maxConcurrency: five jobs, two at a time.
+ * 6. maxConcurrency: five jobs, two at a time;
+ * 7. the admin UI: served at http://127.0.0.1:3000/admin/ (DEMO_PORT to change) while a trickle of
+ *    jobs keeps it lively, until Ctrl-C. `npm run demo -- --no-ui` stops after step 6.
  *
  * It uses Redis at REDIS_URL (default redis://127.0.0.1:6379/0) under the key prefix
  * "toniq-demo", and removes its keys at the end. When no Redis answers, it says how to get one
  * and runs the same tour on a MemoryStore instead.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import {
   createToniq,
@@ -30,8 +35,12 @@ const startedAt = Date.now();
 
 // ─── Console output ──────────────────────────────────────────────────────────────────────────
 
+/** After the tour the workers keep running for the admin UI, without a line per job. */
+let quietWorkers = false;
+
 /** A line of the demo's own output, with the time since the demo started. */
 function say(message: string): void {
+  if (quietWorkers && message.startsWith('  ')) return;
   const elapsed = ((Date.now() - startedAt) / 1000).toFixed(2).padStart(6);
   console.log(`${elapsed}s  ${message}`);
 }
@@ -264,18 +273,79 @@ async function removeDemoKeys(): Promise<number> {
   }
 }
 
+/**
+ * Step 7: serves the admin UI on localhost and keeps jobs coming, so that its counts and chart
+ * move: images resized two at a time (some wait), cards charged after retries, reminders delayed,
+ * and now and then an invoice that fails. Resolves on Ctrl-C.
+ */
+async function serveAdminUi(toniq: Toniq): Promise<void> {
+  heading(
+    '7. The admin UI',
+    'toniq.adminHandler() serves the web UI and its JSON API; jobs keep coming so it has something to show.',
+  );
+  const handler = toniq.adminHandler({ insecureNoAuth: true, basePath: '/admin' });
+  const server = createServer((req, res) => {
+    if (req.url === '/' || req.url === '') {
+      res.writeHead(302, { location: '/admin/' }).end();
+      return;
+    }
+    handler(req, res);
+  });
+  const wanted = Number(process.env.DEMO_PORT ?? 3000);
+  server.listen(wanted, '127.0.0.1');
+  try {
+    await once(server, 'listening');
+  } catch {
+    say(`port ${wanted} is taken; using a free one (set DEMO_PORT to choose)`);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  }
+  const { port } = server.address() as AddressInfo;
+  quietWorkers = true;
+  invoiceServiceUp = false;
+  let order = 2000;
+  let failures = 0;
+  const trickle = setInterval(() => {
+    order++;
+    const enqueues: Array<Promise<unknown>> = [
+      toniq.enqueue(resizeImage, { file: `photo-${order}.png` }),
+      toniq.enqueue(chargeCard, { orderId: order, cents: BigInt(order * 7) }),
+      toniq.enqueue(
+        sendReminder,
+        { to: `user${order}@example.com` },
+        { delayFor: 30_000 + (order % 10) * 30_000 },
+      ),
+    ];
+    if (order % 3 === 0) enqueues.push(toniq.enqueue(resizeImage, { file: `banner-${order}.png` }));
+    if (order % 9 === 0 && failures++ < 20) enqueues.push(toniq.enqueue(generateInvoice, { orderId: order }));
+    Promise.all(enqueues).catch(() => {});
+  }, 400);
+  say(`Admin UI: http://127.0.0.1:${port}/admin/   (JSON API under /admin/api/, e.g. /admin/api/stats)`);
+  say('Open it in a browser: the overview, processes, job lists and job detail. Press Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log();
+  clearInterval(trickle);
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
 async function main(): Promise<void> {
   const { toniq, onRedis } = await startToniq();
   // Jobs left by an earlier run that was interrupted would show up in the failed list.
   if (onRedis) await removeDemoKeys();
   try {
     await tour(toniq);
+    if (!process.argv.includes('--no-ui')) await serveAdminUi(toniq);
   } finally {
     heading('Stopping', 'stop() waits for running jobs; anything unfinished stays persisted.');
     await toniq.stop({ timeout: 5000 });
     say('stopped');
     if (onRedis) {
-      // Finished jobs remove themselves from Redis, so there should be nothing left to clean.
+      // Finished jobs remove themselves from Redis; after the UI's trickle, delayed reminders and
+      // the per-second throughput the UI charts are left, and the demo removes them.
       const left = await removeDemoKeys();
       say(`Redis keys left under {${KEY_PREFIX}}: ${left}${left ? ' (removed)' : ''}`);
     }
