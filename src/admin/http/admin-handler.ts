@@ -5,7 +5,7 @@
  *    how to authenticate, or says `insecureNoAuth: true` outright);
  * 2. works under any base path: the page and its scripts use relative URLs only;
  * 3. serves the page and its assets from the package (no CDN), with a strict Content-Security-Policy;
- * 4. answers the JSON API (docs/admin-api.md) from the admin read API;
+ * 4. answers the JSON API (README, "JSON API") from the admin read API;
  * 5. takes actions only as POST with the CSRF token, and none at all when `readOnly`.
  */
 import { readFileSync } from 'node:fs';
@@ -193,7 +193,7 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
     }
 
     const known = path.startsWith('/api/')
-      ? 'See docs/admin-api.md for the API.'
+      ? 'The JSON API is listed in the README ("JSON API").'
       : 'Open the admin UI at its root.';
     throw new HttpError(404, 'NOT_FOUND', `No ${method} ${path} here. ${known}`);
   }
