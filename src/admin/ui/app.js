@@ -102,6 +102,14 @@ function formatAbsolute(iso) {
   });
 }
 
+/** Brings the "5 min ago" texts under `root` up to date. */
+function refreshTimes(root) {
+  for (const el of root.querySelectorAll('time[datetime]')) {
+    const text = formatRelative(el.getAttribute('datetime'));
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
+
 /** A time shown as "5 min ago", with the exact time on hover. */
 function timeCell(iso) {
   if (!iso) return h('span', { className: 'muted' }, '—');
@@ -451,8 +459,16 @@ function overviewView(main) {
     );
   }
   const chart = throughputChart();
-  const workersBody = h('div', { 'data-testid': 'workers-table' });
-  const processesBody = h('div', { 'data-testid': 'processes-table' });
+  const workersBody = h(
+    'div',
+    { 'data-testid': 'workers-table' },
+    h('p', { className: 'loading' }, 'Loading…'),
+  );
+  const processesBody = h(
+    'div',
+    { 'data-testid': 'processes-table' },
+    h('p', { className: 'loading' }, 'Loading…'),
+  );
   main.append(
     h('h1', { className: 'visually-hidden' }, 'Overview'),
     cards,
@@ -485,10 +501,18 @@ function overviewView(main) {
     ),
   );
 
+  // Tables are redrawn only when their figures change, so links under the pointer stay put.
+  let shown = { workers: '', processes: '' };
   const unsubscribe = statsFeed.subscribe((stats) => {
     for (const state of STATES) cardValues[state].textContent = formatCount(stats.totals[state]);
-    workersBody.replaceChildren(workersTable(stats.workers));
-    processesBody.replaceChildren(processesSummaryTable(stats.processes));
+    const next = {
+      workers: JSON.stringify(stats.workers),
+      processes: JSON.stringify(stats.processes.map(({ heartbeatAge, ...rest }) => rest)),
+    };
+    if (next.workers !== shown.workers) workersBody.replaceChildren(workersTable(stats.workers));
+    if (next.processes !== shown.processes)
+      processesBody.replaceChildren(processesSummaryTable(stats.processes));
+    shown = next;
   });
   const throughput = new Poller(async () => {
     try {
@@ -964,7 +988,10 @@ function jobsView(main, firstRoute) {
       return;
     }
     const signature = JSON.stringify(data);
-    if (!force && signature === lastSignature) return;
+    if (!force && signature === lastSignature) {
+      refreshTimes(tableHolder);
+      return;
+    }
     lastSignature = signature;
     page = data;
     const ids = new Set(page.jobs.map((job) => job.id));
