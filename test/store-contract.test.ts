@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { encodeRecord, NO_ARGS } from '../src/job/job-record.js';
 import type { JobStore } from '../src/storage/job-store.js';
 import { MemoryStore } from '../src/storage/memory-store.js';
 import { RedisStore } from '../src/storage/redis/redis-store.js';
@@ -28,6 +29,9 @@ const stores: Array<[string, () => Promise<JobStore>]> = [
 
 const bytes = (text: string) => Buffer.from(text);
 const ids = (jobs: Array<{ id: string }>) => jobs.map((job) => job.id).sort();
+/** A real record, whose header names the worker (the per-worker counts read it). */
+const recordOf = (id: string, worker: string) =>
+  encodeRecord({ v: 2, id, worker, args: NO_ARGS, attempt: 1, createdAt: 0 });
 
 for (const [name, open] of stores) {
   describe(`the ${name} store contract`, () => {
@@ -159,6 +163,109 @@ for (const [name, open] of stores) {
       assert.equal(await store.deleteFailedJob('x'), true);
       assert.equal(await store.deleteFailedJob('x'), false);
       assert.deepEqual(await store.listFailedJobs(), []);
+      await store.close();
+    });
+    it('counts delayed and failed jobs per worker through every move', async () => {
+      const store = await open();
+      await store.addDelayedJobs('p', [
+        { id: 'd1', record: recordOf('d1', 'Mail'), dueAt: 10 },
+        { id: 'd2', record: recordOf('d2', 'Mail'), dueAt: Infinity },
+        { id: 'd3', record: recordOf('d3', 'Zip'), dueAt: 20 },
+      ]);
+      await store.addJobs('p', [
+        { id: 'r1', record: recordOf('r1', 'Zip') },
+        { id: 'f1', record: recordOf('f1', 'Mail') },
+        { id: 'f2', record: recordOf('f2', 'Zip') },
+      ]);
+      await store.scheduleRetry('p', { id: 'r1', record: recordOf('r1', 'Zip'), dueAt: 30 });
+      await store.failJob('p', { id: 'f1', record: recordOf('f1', 'Mail') }, 1);
+      await store.failJob('p', { id: 'f2', record: recordOf('f2', 'Zip') }, 2);
+      let overview = await store.readOverview();
+      assert.deepEqual(overview.delayedByWorker, { Mail: 2, Zip: 2 });
+      assert.deepEqual(overview.failedByWorker, { Mail: 1, Zip: 1 });
+      const p = overview.processes.find((process) => process.id === 'p');
+      assert.deepEqual([p?.held, p?.delayed], [0, 4]);
+
+      await store.takeDueJobs('p', 25, 10); // d1 and d3
+      await store.retryFailedJob('p', { id: 'f1', record: recordOf('f1', 'Mail') });
+      await store.requeueFailedJob('q', { id: 'f2', record: recordOf('f2', 'Zip') });
+      overview = await store.readOverview();
+      assert.deepEqual(overview.delayedByWorker, { Mail: 1, Zip: 2 });
+      assert.deepEqual(overview.failedByWorker, {});
+      assert.deepEqual(
+        (await store.listPlaceIds({ kind: 'delayed', processId: 'q' })).map((e) => [e.id, e.score]),
+        [['f2', 0]],
+        'a requeued job is due at once in the process it was sent to',
+      );
+      await store.close();
+    });
+
+    it('lists the ids of a place in order and reads their records', async () => {
+      const store = await open();
+      await store.addJobs('p', [
+        { id: 'b', record: bytes('B') },
+        { id: 'a', record: bytes('A') },
+      ]);
+      await store.addDelayedJobs('p', [
+        { id: 'late', record: bytes('L'), dueAt: 300 },
+        { id: 'held', record: bytes('H'), dueAt: Infinity },
+        { id: 'soon', record: bytes('S'), dueAt: 100 },
+      ]);
+      assert.deepEqual(await store.listPlaceIds({ kind: 'held', processId: 'p' }), [
+        { id: 'a', score: 0 },
+        { id: 'b', score: 0 },
+      ]);
+      assert.deepEqual(await store.listPlaceIds({ kind: 'delayed', processId: 'p' }), [
+        { id: 'soon', score: 100 },
+        { id: 'late', score: 300 },
+        { id: 'held', score: Infinity },
+      ]);
+      const records = await store.getPlaceRecords({ kind: 'delayed', processId: 'p' }, [
+        'held',
+        'gone',
+        'soon',
+      ]);
+      assert.deepEqual(
+        records.map((job) => [job.id, job.record.toString()]),
+        [
+          ['held', 'H'],
+          ['soon', 'S'],
+        ],
+      );
+      assert.equal(await store.makeDelayedJobDue('p', 'held'), true);
+      assert.equal(await store.makeDelayedJobDue('p', 'gone'), false);
+      assert.equal(await store.makeDelayedJobDue('other', 'late'), false);
+      assert.deepEqual(ids(await store.takeDueJobs('p', 50, 10)), ['held']);
+      await store.close();
+    });
+
+    it('keeps reports and sums throughput per second', async () => {
+      const store = await open();
+      await store.keepAlive(
+        { id: 'p', host: 'h', pid: 1, startedAt: 0, version: '0', workers: ['W'] },
+        10_000,
+      );
+      const report = {
+        workers: { W: { running: 2, waiting: 1 } },
+        limitedWorkers: ['W'],
+        runningIds: ['x', 'y'],
+      };
+      await store.recordStats('p', report, 3, 1, 1_000_000_500);
+      await store.recordStats('p', report, 2, 0, 1_000_000_900);
+      await store.recordStats('p', report, 4, 0, 1_000_002_100);
+      assert.deepEqual(
+        (await store.readOverview()).processes.map((process) => process.report),
+        [report],
+      );
+      assert.deepEqual(await store.readThroughput(999_999, 5), {
+        finished: [0, 5, 0, 4, 0],
+        failed: [0, 1, 0, 0, 0],
+      });
+      await store.removeReport('p');
+      assert.deepEqual(
+        (await store.readOverview()).processes.map((process) => process.report),
+        [null],
+      );
       await store.close();
     });
   });

@@ -90,6 +90,21 @@ export function encodeRecord(record: JobRecord): Buffer {
 }
 
 /**
+ * The worker's name from a record's header, read the way lua/lib/job-counts.lua reads it (the
+ * per-worker counts of the admin UI): older versions count as "(older record)".
+ */
+export function workerOfRecord(bytes: Buffer): string {
+  if (bytes[0] !== VERSION_2) return '(older record)';
+  try {
+    const header = JSON.parse(bytes.toString('utf8', 6, 6 + bytes.readUInt32BE(2)));
+    if (typeof header?.worker === 'string') return header.worker;
+  } catch {
+    // Falls through: the header is damaged.
+  }
+  return '(unreadable record)';
+}
+
+/**
  * Reads a record, migrating it from an older version when needed.
  * Throws CorruptJobRecordError when the bytes are not a job record.
  */

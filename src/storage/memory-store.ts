@@ -4,7 +4,7 @@
  * nothing survives the process, and only toniq instances in one process can share it.
  */
 import { EventEmitter } from 'node:events';
-import { decodeRecord } from '../job/job-record.js';
+import { workerOfRecord } from '../job/job-record.js';
 import type {
   DelayedStoredJob,
   JobPlace,
@@ -329,11 +329,6 @@ export class MemoryStore implements JobStore {
 
 /** Counts a record under its worker's name, as lua/lib/job-counts.lua does. */
 function count(counts: Record<string, number>, record: Buffer): void {
-  let worker: string;
-  try {
-    worker = decodeRecord(record, '?', 'memory').worker;
-  } catch {
-    worker = '(unreadable record)';
-  }
+  const worker = workerOfRecord(record);
   counts[worker] = (counts[worker] ?? 0) + 1;
 }
