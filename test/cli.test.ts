@@ -144,6 +144,13 @@ describe('the toniq command line tool', () => {
     assert.equal(noValue.code, 2);
     assert.match(noValue.stderr, /Option --worker needs a value/);
 
+    const badUrl = await toniqCli(['stats'], { env: { REDIS_URL: 'localhost:6379' } });
+    assert.equal(badUrl.code, 2);
+    assert.match(
+      badUrl.stderr,
+      /^toniq: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL, .*got "localhost:6379"\./,
+    );
+
     const nothing = await toniqCli([]);
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /No command given\.\nRun "toniq --help" for usage\./);

@@ -40,7 +40,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   version: { type: 'boolean', description: "print toniq's version" },
 };
 
-const json = (what: string): OptionSpec => ({ type: 'boolean', description: `print ${what} as JSON` });
+const json = (shape: string): OptionSpec => ({ type: 'boolean', description: `print JSON: ${shape}` });
 const worker = (what: string): OptionSpec => ({
   type: 'string',
   placeholder: '<name>',
@@ -79,7 +79,7 @@ function actionSpec(name: 'retry' | 'delete'): CommandSpec {
       },
       worker: worker('jobs'),
       search: search('jobs'),
-      json: json('what was done ({ done, missing, refused })'),
+      json: json('{ done, missing, refused } (ids)'),
     },
     takesIds: true,
     examples: [
@@ -100,7 +100,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         '(or until a dead process is taken over). Delayed: due later (retries too). Failed: used up its ' +
         'retries; see `toniq failed`.',
     ],
-    options: { json: json('the figures (the same as GET api/stats)') },
+    options: { json: json('{ at, totals, workers, processes }, as GET api/stats') },
     takesIds: false,
     examples: ['toniq stats', 'toniq stats --json | jq .totals'],
   },
@@ -112,7 +112,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Every process that runs toniq on this Redis and key prefix. A process whose heartbeat lapsed is ' +
         'shown as dead: another process is about to take its jobs over.',
     ],
-    options: { json: json('the processes (the same as GET api/processes)') },
+    options: { json: json('{ processes }, as GET api/processes') },
     takesIds: false,
     examples: ['toniq processes', 'toniq processes --json | jq -r ".processes[].id"'],
   },
@@ -133,7 +133,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: '<n>',
         description: 'how many to skip, for the next page (default: 0)',
       },
-      json: json('the page ({ jobs, offset, limit, total, hasMore }, as GET api/jobs)'),
+      json: json('{ jobs, offset, limit, total, hasMore }, as GET api/jobs'),
     },
     takesIds: false,
     examples: [

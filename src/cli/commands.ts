@@ -217,7 +217,11 @@ function reportAction(name: 'retry' | 'delete', target: ActionTarget, result: Ac
     for (const id of result.done) io.out(`${past} job ${escapeControlCharacters(id)}.`);
   }
   if (name === 'retry' && result.done.length) {
-    io.out('Each runs again in a live process that registers its worker.');
+    io.out(
+      result.done.length === 1
+        ? 'It runs again in a live process that registers its worker.'
+        : 'They run again in live processes that register their workers.',
+    );
   }
   for (const { id, reason } of result.refused) {
     io.err(`Could not ${name} job ${escapeControlCharacters(id)}: ${escapeControlCharacters(reason)}`);

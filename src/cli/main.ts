@@ -59,6 +59,7 @@ export async function main(argv: readonly string[], context: CliContext = {}): P
     }
     const { command, global, values, positionals } = parsed;
     redisUrl = global.redisUrl ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
+    checkRedisUrl(redisUrl, global.redisUrl !== undefined ? '--redis-url' : 'REDIS_URL');
     const keyPrefix = global.prefix ?? DEFAULT_KEY_PREFIX;
     const redisDescription = `Redis at ${maskRedisUrl(redisUrl)}, key prefix "${keyPrefix}"`;
     const input: CommandInput = { values, positionals, now: context.now ?? Date.now };
@@ -141,6 +142,19 @@ function report(
   const message = error instanceof Error ? error.message : String(error);
   io.err(`toniq: ${message}${stack}`);
   return 1;
+}
+
+/** A URL that is not redis:// or rediss:// would fail later with a puzzling network error. */
+function checkRedisUrl(url: string, from: '--redis-url' | 'REDIS_URL'): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {}
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new UsageError(
+      `${from} must be a redis:// or rediss:// URL, like redis://user:password@host:6379/0; got "${maskRedisUrl(url)}".`,
+    );
+  }
 }
 
 /** "Cannot reach Redis at redis://127.0.0.1:6390 (connect ECONNREFUSED). Is it running? …" */
