@@ -433,11 +433,10 @@ export class Admin {
 
   /** Running or waiting: what the holding process reports. */
   #heldState(entry: PlacedId & { processId: string }, read: ReadRecord, overview: StoreOverview): JobState {
-    const process = overview.processes.find((candidate) => candidate.id === entry.processId);
-    if (!process || process.heartbeatAge === null) return 'waiting';
-    const report = process.report;
-    if (!report?.limitedWorkers.includes(read.record.worker)) return 'running';
-    return report.runningIds.includes(entry.id) ? 'running' : 'waiting';
+    const reported = heldStates(overview).get(entry.processId);
+    if (!reported) return 'waiting'; // its process is dead (or gone): the job waits for the takeover
+    if (!reported.limitedWorkers.has(read.record.worker)) return 'running';
+    return reported.runningIds.has(entry.id) ? 'running' : 'waiting';
   }
 
   #summary(entry: Located, read: ReadRecord, state: JobState): JobSummary {
@@ -488,6 +487,29 @@ export class Admin {
       `Admin (${who}): ${verb} ${result.done.length} ${state} job(s)${ids ? ` ${ids}` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}.`,
     );
   }
+}
+
+interface ReportedState {
+  limitedWorkers: ReadonlySet<string>;
+  runningIds: ReadonlySet<string>;
+}
+
+/** Per live process, its report as sets (made once per overview: a list may ask 100k times). */
+const reportedStates = new WeakMap<StoreOverview, Map<string, ReportedState>>();
+function heldStates(overview: StoreOverview): Map<string, ReportedState> {
+  let states = reportedStates.get(overview);
+  if (!states) {
+    states = new Map();
+    for (const process of overview.processes) {
+      if (process.heartbeatAge === null) continue;
+      states.set(process.id, {
+        limitedWorkers: new Set(process.report?.limitedWorkers ?? []),
+        runningIds: new Set(process.report?.runningIds ?? []),
+      });
+    }
+    reportedStates.set(overview, states);
+  }
+  return states;
 }
 
 function placeName(place: JobPlace): string {
