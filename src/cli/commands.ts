@@ -55,15 +55,14 @@ function processTable(processes: readonly ProcessStats[], now: number): string {
   ]);
 }
 
-export const statsCommand =
-  ({ values, now }: CommandInput, io: CliOutput): PreparedCommand =>
-  async (admin) => {
+export function statsCommand({ values, now }: CommandInput, io: CliOutput): PreparedCommand {
+  return async (admin) => {
     const stats = await admin.stats();
     if (values.json) {
       io.out(asJson(stats));
       return 0;
     }
-    const rows = [...stats.workers.map((w) => ({ ...w, worker: escapeControlCharacters(w.worker) }))];
+    const rows = stats.workers.map((w) => ({ ...w, worker: escapeControlCharacters(w.worker) }));
     io.out(
       table(
         [...rows, { worker: '(total)', ...stats.totals }],
@@ -83,10 +82,10 @@ export const statsCommand =
     }
     return 0;
   };
+}
 
-export const processesCommand =
-  ({ values, now }: CommandInput, io: CliOutput): PreparedCommand =>
-  async (admin) => {
+export function processesCommand({ values, now }: CommandInput, io: CliOutput): PreparedCommand {
+  return async (admin) => {
     const processes = await admin.processes();
     if (values.json) {
       io.out(asJson({ processes }));
@@ -99,6 +98,7 @@ export const processesCommand =
     io.out(processTable(processes, now()));
     return 0;
   };
+}
 
 function filterText(worker: string | undefined, search: string | undefined): string {
   const parts = [
