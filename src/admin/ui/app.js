@@ -546,7 +546,7 @@ function workersTable(workers) {
       'No workers yet: no job has been enqueued and no process registers one.',
     );
   }
-  return h(
+  return tableWrap(
     'table',
     { className: 'table' },
     h(
@@ -590,7 +590,7 @@ function heartbeatText(p) {
 
 function processesSummaryTable(processes) {
   if (processes.length === 0) return h('p', { className: 'empty-small' }, 'No processes are registered.');
-  return h(
+  return tableWrap(
     'table',
     { className: 'table' },
     h(
@@ -624,6 +624,11 @@ function processesSummaryTable(processes) {
       ),
     ),
   );
+}
+
+/** A table that scrolls sideways on a narrow screen. */
+function tableWrap(...args) {
+  return h('div', { className: 'table-wrap' }, h(...args));
 }
 
 function capitalize(word) {
@@ -702,7 +707,7 @@ function throughputChart() {
       );
     }
     const ticks = [];
-    for (let minutesAgo = 60; minutesAgo >= 0; minutesAgo -= 15) {
+    for (let minutesAgo = 60; minutesAgo >= 0; minutesAgo -= plotW < 480 ? 30 : 15) {
       const x = pad.left + plotW * (1 - minutesAgo / 60);
       const anchor = minutesAgo === 60 ? 'start' : minutesAgo === 0 ? 'end' : 'middle';
       ticks.push(
@@ -951,7 +956,7 @@ function jobsView(main, firstRoute) {
     workerSelect.append(h('option', { value: name }, name));
   }
 
-  const unsubscribe = statsFeed.subscribe((stats) => {
+  function showStats(stats) {
     const counts = route.worker
       ? (stats.workers.find((w) => w.worker === route.worker) ?? {
           running: 0,
@@ -965,7 +970,8 @@ function jobsView(main, firstRoute) {
     }
     for (const w of stats.workers) ensureWorkerOption(w.worker);
     workerSelect.value = route.worker;
-  });
+  }
+  const unsubscribe = statsFeed.subscribe(showStats);
 
   async function load({ force = false } = {}) {
     const seq = ++loadSeq;
@@ -1246,6 +1252,7 @@ function jobsView(main, firstRoute) {
       route = next;
       if (filtersChanged) selected.clear();
       applyRoute();
+      if (statsFeed.latest) showStats(statsFeed.latest);
       lastSignature = '';
       tableHolder.classList.add('stale');
       load({ force: true }).finally(() => tableHolder.classList.remove('stale'));
