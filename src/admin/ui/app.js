@@ -231,10 +231,9 @@ function hideNotice() {
 
 /** What each action is called in a question, a result and an error, and the state it needs. */
 const ACTIONS = {
-  retry: { ask: 'Retry', failed: 'Retry', done: (n) => `Retried ${plural(n, 'job')}.`, from: 'failed' },
-  delete: { ask: 'Delete', failed: 'Delete', done: (n) => `Deleted ${plural(n, 'job')}.`, from: 'failed' },
+  retry: { failed: 'Retry', done: (n) => `Retried ${plural(n, 'job')}.`, from: 'failed' },
+  delete: { failed: 'Delete', done: (n) => `Deleted ${plural(n, 'job')}.`, from: 'failed' },
   'run-now': {
-    ask: 'Run',
     failed: 'Run now',
     done: (n) => `${plural(n, 'job')} will run now.`,
     from: 'delayed',
@@ -290,6 +289,7 @@ class Poller {
   #timer = null;
   #stopped = false;
   #running = false;
+  #again = false;
 
   constructor(fn) {
     this.#fn = fn;
@@ -300,9 +300,13 @@ class Poller {
     this.now();
   }
 
-  /** Runs at once (unless a run is under way) and then every POLL_MS. */
+  /** Runs at once (or right after the run under way, whose answer may predate an action) and then every POLL_MS. */
   async now() {
-    if (this.#stopped || this.#running) return;
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
     clearTimeout(this.#timer);
     this.#running = true;
     try {
@@ -310,8 +314,9 @@ class Poller {
     } finally {
       this.#running = false;
       if (!this.#stopped && document.visibilityState === 'visible') {
-        this.#timer = setTimeout(() => this.now(), POLL_MS);
+        this.#timer = setTimeout(() => this.now(), this.#again ? 0 : POLL_MS);
       }
+      this.#again = false;
     }
   }
 
@@ -421,7 +426,15 @@ function render() {
   const create = views[route.view] ?? notFoundView;
   currentView = create(main, route);
   currentView.key = viewKey(route);
+  document.title = `${pageTitle(route)}toniq`;
   statsFeed.refresh();
+}
+
+function pageTitle(route) {
+  if (route.view === 'processes') return 'Processes · ';
+  if (route.view === 'jobs') return `${capitalize(route.state)} jobs · `;
+  if (route.view === 'job') return `Job ${route.id} · `;
+  return '';
 }
 
 function viewKey(route) {
