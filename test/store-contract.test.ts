@@ -232,6 +232,17 @@ for (const [name, open] of stores) {
           ['soon', 'S'],
         ],
       );
+      assert.equal(await store.dueTime('p', 'late'), 300);
+      assert.equal(await store.dueTime('p', 'held'), Infinity);
+      assert.equal(await store.dueTime('p', 'gone'), null);
+      const page = await store.pagePlaceIds({ kind: 'delayed', processId: 'p' }, 1, 5, true);
+      assert.deepEqual(page, {
+        ids: [
+          { id: 'late', score: 300 },
+          { id: 'soon', score: 100 },
+        ],
+        total: 3,
+      });
       assert.equal(await store.makeDelayedJobDue('p', 'held'), true);
       assert.equal(await store.makeDelayedJobDue('p', 'gone'), false);
       assert.equal(await store.makeDelayedJobDue('other', 'late'), false);

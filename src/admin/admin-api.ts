@@ -37,6 +37,10 @@ import { matchesSearch, type ReadRecord, readRecord, toDetail, toSummary } from 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 const SCAN_CHUNK = 500;
+/** Chunks read ahead while a scan decodes one. */
+const SCAN_AHEAD = 4;
+/** A whole job id (see job-id.ts): a search for one is a lookup. */
+const JOB_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 /** Held jobs of dead processes are read to count them per worker, up to this many. */
 const MAX_DEAD_HELD_READ = 10_000;
 
@@ -62,7 +66,7 @@ export interface AdminOptions {
 export interface ConnectAdminOptions {
   /**
    * The Redis to read, or an async function that returns its URL.
-   * Default: `process.env.REDIS_URL`, else `'redis://127.0.0.1:6379'`.
+   * Default: `process.env.REDIS_URL`, else `'redis://127.0.0.1:6379/0'`.
    */
   redisUrl?: string | (() => string | Promise<string>);
   /** The key prefix the apps use. Default: `'toniq'`. */
@@ -83,7 +87,7 @@ export interface ConnectAdminOptions {
 export async function connectAdmin(options: ConnectAdminOptions = {}): Promise<Admin> {
   const logger = options.logger ?? consoleLogger();
   const store = new RedisStore({
-    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     keyPrefix: options.keyPrefix ?? 'toniq',
     logger,
     commandTimeout: 5000,
@@ -180,28 +184,122 @@ export class Admin {
     const offset = query.offset ?? 0;
     const limit = query.limit ?? DEFAULT_LIMIT;
     const overview = await this.#o.store.readOverview();
-    const located = await this.#locate(state, overview);
-    const page: JobSummary[] = [];
-    // Delayed and failed jobs are in their state by where they are: without a filter a page is a slice.
+    // Delayed and failed jobs are in their state by where they are: without a filter, read one page.
     if (!worker && !search && (state === 'delayed' || state === 'failed')) {
-      const slice = located.slice(offset, offset + limit);
-      for (const [entry, read] of await this.#read(slice)) page.push(this.#summary(entry, read, state));
-      return { jobs: page, offset, limit, total: located.length, hasMore: offset + limit < located.length };
+      return this.#plainPage(state, overview, offset, limit);
+    }
+    // A search for a whole job id looks it up instead of reading every job.
+    if (search && JOB_ID.test(search)) {
+      const page = await this.#exactId(state, overview, search.toUpperCase(), worker, limit);
+      if (page) return page;
     }
     // Otherwise every candidate is read, in chunks, to filter it; the total counts every match.
+    const jobs: JobSummary[] = [];
     let total = 0;
+    await this.#scan(state, overview, worker, search, (entry, read) => {
+      if (total >= offset && jobs.length < limit) jobs.push(this.#summary(entry, read, state));
+      total++;
+    });
+    return { jobs, offset, limit, total, hasMore: offset + limit < total };
+  }
+
+  async #plainPage(
+    state: 'delayed' | 'failed',
+    overview: StoreOverview,
+    offset: number,
+    limit: number,
+  ): Promise<JobPage> {
+    const { store } = this.#o;
+    let located: Located[];
+    let total: number;
+    if (state === 'failed') {
+      // Newest failure first: that is what a person looks for.
+      const page = await store.pagePlaceIds({ kind: 'failed' }, offset, limit, true);
+      located = page.ids.map((entry) => ({ place: { kind: 'failed' }, ...entry, processId: '' }));
+      total = page.total;
+    } else {
+      // Soonest due first, across processes: each process's first offset + limit, merged.
+      const pages = await Promise.all(
+        overview.processes
+          .filter((process) => process.delayed > 0)
+          .map(async (process) => {
+            const place = { kind: 'delayed', processId: process.id } as const;
+            const page = await store.pagePlaceIds(place, 0, offset + limit, false);
+            return {
+              total: page.total,
+              ids: page.ids.map((entry) => ({ place, ...entry, processId: process.id })),
+            };
+          }),
+      );
+      total = pages.reduce((sum, page) => sum + page.total, 0);
+      located = sortLocated(pages.flatMap((page) => page.ids)).slice(offset, offset + limit);
+    }
+    const jobs = (await this.#read(located)).map(([entry, read]) => this.#summary(entry, read, state));
+    return { jobs, offset, limit, total, hasMore: offset + limit < total };
+  }
+
+  async #exactId(
+    state: JobState,
+    overview: StoreOverview,
+    id: string,
+    worker: string | undefined,
+    limit: number,
+  ): Promise<JobPage | null> {
+    const places: Located[] =
+      state === 'failed'
+        ? [{ place: { kind: 'failed' }, id, score: 0, processId: '' }]
+        : overview.processes.map((process) => ({
+            place: { kind: state === 'delayed' ? 'delayed' : 'held', processId: process.id },
+            id,
+            score: 0,
+            processId: process.id,
+          }));
+    for (const [entry, read] of await this.#read(places)) {
+      if (state === 'running' || state === 'waiting') {
+        if (this.#heldState(entry, read, overview) !== state) continue;
+      }
+      if (worker && read.record.worker !== worker) continue;
+      if (entry.place.kind === 'delayed') {
+        entry.score = (await this.#o.store.dueTime(entry.processId, id)) ?? Infinity;
+      }
+      return { jobs: [this.#summary(entry, read, state)], offset: 0, limit, total: 1, hasMore: false };
+    }
+    return null;
+  }
+
+  /** Reads every job that may be in `state`, in the list's order, and calls `onMatch` for those that pass the filters. */
+  async #scan(
+    state: JobState,
+    overview: StoreOverview,
+    worker: string | undefined,
+    search: string | undefined,
+    onMatch: (entry: Located, read: ReadRecord) => void,
+  ): Promise<void> {
+    const located = await this.#locate(state, overview);
+    // Reads run a few chunks ahead, so Redis round trips overlap with decoding.
+    const chunks: Array<Promise<Array<[Located, ReadRecord]>>> = [];
     for (let start = 0; start < located.length; start += SCAN_CHUNK) {
-      for (const [entry, read] of await this.#read(located.slice(start, start + SCAN_CHUNK))) {
+      chunks.push(this.#read(located.slice(start, start + SCAN_CHUNK)));
+      if (chunks.length < SCAN_AHEAD && start + SCAN_CHUNK < located.length) continue;
+      for (const [entry, read] of await chunks.shift()!) {
         if (state === 'running' || state === 'waiting') {
           if (this.#heldState(entry, read, overview) !== state) continue;
         }
         if (worker && read.record.worker !== worker) continue;
         if (search && !matchesSearch(this.#o.codec, read, search)) continue;
-        if (total >= offset && page.length < limit) page.push(this.#summary(entry, read, state));
-        total++;
+        onMatch(entry, read);
       }
     }
-    return { jobs: page, offset, limit, total, hasMore: offset + limit < total };
+    for (const chunk of chunks) {
+      for (const [entry, read] of await chunk) {
+        if (state === 'running' || state === 'waiting') {
+          if (this.#heldState(entry, read, overview) !== state) continue;
+        }
+        if (worker && read.record.worker !== worker) continue;
+        if (search && !matchesSearch(this.#o.codec, read, search)) continue;
+        onMatch(entry, read);
+      }
+    }
   }
 
   /** One job, wherever it is (failed, delayed or held by a process); null when no job has that id. */
@@ -218,7 +316,7 @@ export class Admin {
       const delayedPlace: JobPlace = { kind: 'delayed', processId: process.id };
       const delayed = await store.getPlaceRecords(delayedPlace, [id]);
       if (delayed[0]) {
-        const score = (await store.listPlaceIds(delayedPlace)).find((entry) => entry.id === id)?.score;
+        const score = await store.dueTime(process.id, id);
         const read = readRecord(id, delayed[0].record, `the delayed jobs of process ${process.id}`);
         return toDetail(codec, read, { state: 'delayed', processId: process.id, score: score ?? Infinity });
       }
@@ -396,8 +494,7 @@ export class Admin {
       for (const entry of await store.listPlaceIds(place))
         located.push({ place, ...entry, processId: process.id });
     }
-    // Delayed: soonest due first; held: oldest first (ids sort by creation time).
-    return located.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return sortLocated(located);
   }
 
   /** Reads the records of located jobs; those gone meanwhile are left out. */
@@ -454,18 +551,13 @@ export class Admin {
         'Say which jobs: { ids: ["…"] }, or { all: true } with an optional worker and search.',
       );
     }
+    const { worker, search } = target;
+    const overview = await this.#o.store.readOverview();
+    if (!worker && !search)
+      return (await this.#o.store.listPlaceIds({ kind: 'failed' })).map((entry) => entry.id);
     const ids: string[] = [];
-    for (let offset = 0; ; offset += MAX_LIMIT) {
-      const page = await this.jobs({
-        state: 'failed',
-        worker: target.worker,
-        search: target.search,
-        offset,
-        limit: MAX_LIMIT,
-      });
-      ids.push(...page.jobs.map((job) => job.id));
-      if (!page.hasMore) return ids;
-    }
+    await this.#scan('failed', overview, worker, search, (entry) => ids.push(entry.id));
+    return ids;
   }
 
   #wake(processId: string): void {
@@ -487,6 +579,11 @@ export class Admin {
       `Admin (${who}): ${verb} ${result.done.length} ${state} job(s)${ids ? ` ${ids}` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}.`,
     );
   }
+}
+
+/** Delayed: soonest due first; held: oldest first (ids sort by creation time). */
+function sortLocated(located: Located[]): Located[] {
+  return located.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 interface ReportedState {

@@ -184,8 +184,20 @@ export interface JobStore {
   readThroughput(fromSecond: number, seconds: number): Promise<{ finished: number[]; failed: number[] }>;
   /** Every id in a place, in its order (held: by id, which sorts by creation; delayed: by due time; failed: by failure time). */
   listPlaceIds(place: JobPlace): Promise<PlacedId[]>;
+  /**
+   * One page of the ids of a delayed or failed place, in its order (`newestFirst` reverses it),
+   * and how many ids the place holds: a page of 100k failed jobs without reading them all.
+   */
+  pagePlaceIds(
+    place: JobPlace & { kind: 'delayed' | 'failed' },
+    offset: number,
+    limit: number,
+    newestFirst: boolean,
+  ): Promise<{ ids: PlacedId[]; total: number }>;
   /** Some records of a place, by id; ids no longer there are left out. */
   getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]>;
+  /** When a delayed job is due (Infinity: held until flushed), or null when the process does not hold it as delayed. */
+  dueTime(processId: string, id: string): Promise<number | null>;
   /** Makes a delayed job due now. False if the process does not hold it as delayed. */
   makeDelayedJobDue(processId: string, id: string): Promise<boolean>;
   /** Moves a failed job to a process's delayed jobs, due at once, with its fresh record. False if it is not in the failed list. */

@@ -299,6 +299,17 @@ export class MemoryStore implements JobStore {
     return entries.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : 1));
   }
 
+  async pagePlaceIds(
+    place: JobPlace & { kind: 'delayed' | 'failed' },
+    offset: number,
+    limit: number,
+    newestFirst: boolean,
+  ): Promise<{ ids: PlacedId[]; total: number }> {
+    const all = await this.listPlaceIds(place);
+    if (newestFirst) all.reverse();
+    return { ids: all.slice(offset, offset + limit), total: all.length };
+  }
+
   async getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]> {
     const lookup = (id: string): Buffer | undefined =>
       place.kind === 'held'
@@ -310,6 +321,10 @@ export class MemoryStore implements JobStore {
       const record = lookup(id);
       return record ? [{ id, record }] : [];
     });
+  }
+
+  async dueTime(processId: string, id: string): Promise<number | null> {
+    return this.#delayedOf(processId).get(id)?.dueAt ?? null;
   }
 
   async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {

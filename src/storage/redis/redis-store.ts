@@ -642,6 +642,25 @@ export class RedisStore implements JobStore {
     return ids;
   }
 
+  async pagePlaceIds(
+    place: JobPlace & { kind: 'delayed' | 'failed' },
+    offset: number,
+    limit: number,
+    newestFirst: boolean,
+  ): Promise<{ ids: PlacedId[]; total: number }> {
+    const key = place.kind === 'delayed' ? this.#keys.delayed(place.processId) : this.#keys.failedIndex;
+    const last = offset + limit - 1;
+    const batch = this.#client.multi();
+    if (newestFirst) batch.zrevrange(key, offset, last, 'WITHSCORES');
+    else batch.zrange(key, offset, last, 'WITHSCORES');
+    const [[, flat], [, total]] = (await batch.zcard(key).exec()) as [[unknown, string[]], [unknown, number]];
+    const ids: PlacedId[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ids.push({ id: flat[i]!, score: flat[i + 1] === 'inf' ? Infinity : Number(flat[i + 1]) });
+    }
+    return { ids, total };
+  }
+
   async getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]> {
     if (!ids.length) return [];
     const k = this.#keys;
@@ -658,6 +677,11 @@ export class RedisStore implements JobStore {
       if (record) jobs.push({ id, record });
     });
     return jobs;
+  }
+
+  async dueTime(processId: string, id: string): Promise<number | null> {
+    const score = await this.#client.zscore(this.#keys.delayed(processId), id);
+    return score === null ? null : score === 'inf' ? Infinity : Number(score);
   }
 
   async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
