@@ -63,12 +63,11 @@ async function failJobs<Args>(
   return ids;
 }
 
-/** Serves the toniq's admin handler under /admin and returns the page's address. */
+/** Serves the toniq's admin handler under /admin (or another base path) and returns the page's address. */
 async function serveAdmin(toniq: Toniq, options: AdminHandlerOptions = { insecureNoAuth: true }) {
-  const { url } = await serve(
-    toniq.adminHandler({ basePath: '/admin', logger: recordingLogger(), ...options }),
-  );
-  return `${url}/admin/`;
+  const basePath = options.basePath ?? '/admin';
+  const { url } = await serve(toniq.adminHandler({ logger: recordingLogger(), ...options, basePath }));
+  return `${url}${basePath}/`;
 }
 
 /** Waits until the element's text (trimmed) is `expected`. */
@@ -600,11 +599,15 @@ describe('admin web UI', () => {
     assertNoPageErrors(tab);
   });
 
-  it('says so when a job is not there (any more)', async () => {
+  it('works under a deeper base path, and says so when a job is not there (any more)', async () => {
     const toniq = await newToniq({ workers: [sendEmail] });
     const tab = await browser.newPage();
     const { page } = tab;
-    await page.goto(`${await serveAdmin(toniq)}#/job/no-such-job`);
+    const root = await serveAdmin(toniq, { insecureNoAuth: true, basePath: '/ops/toniq' });
+    assert.match(root, /\/ops\/toniq\/$/);
+    await page.goto(root);
+    await expectText(page.getByTestId('count-failed-value'), '0', 'the counts');
+    await page.goto(`${root}#/job/no-such-job`);
     await expectText(page.getByTestId('job-missing').locator('h1'), 'No such job');
     await expectText(page.getByTestId('job-missing').locator('code'), 'no-such-job');
     assertNoPageErrors(tab);
