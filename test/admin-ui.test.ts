@@ -18,6 +18,7 @@ import {
 import { screenshot, serve, type TestPage, useBrowser } from './harness/browser.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
+import { startRedis } from './harness/redis-server.js';
 
 const redis = useRedis();
 const newToniq = toniqFactory(redis);
@@ -596,6 +597,37 @@ describe('admin web UI', () => {
     await toniq.start();
     await expectText(page.getByTestId('count-failed-value'), '0', 'the counts once toniq answers');
     await eventually(async () => assert.equal(await banner.isVisible(), false), { what: 'the banner to go' });
+    assertNoPageErrors(tab);
+  });
+
+  it('says in a banner that Redis is unreachable while it is down, and goes on once it is back', async () => {
+    const ownRedis = await startRedis();
+    after(() => ownRedis.stop());
+    const toniq = createToniq({
+      redisUrl: ownRedis.url,
+      keyPrefix: randomPrefix(),
+      workers: [sendEmail],
+      logger: recordingLogger(),
+    });
+    after(() => toniq.stop({ timeout: 100 }));
+    await toniq.start();
+    const tab = await browser.newPage();
+    const { page } = tab;
+    await page.goto(await serveAdmin(toniq));
+    await expectText(page.getByTestId('count-failed-value'), '0', 'the counts');
+
+    await ownRedis.kill();
+    const banner = page.getByTestId('error-banner');
+    await expectText(banner, /\(503 [A-Z_]+\)$/, 'the error banner');
+    await expectText(page.getByTestId('live'), 'no connection');
+    await screenshot(page, 'error-redis-down');
+
+    await ownRedis.restart();
+    await eventually(async () => assert.equal(await banner.isVisible(), false), {
+      timeout: 20_000,
+      what: 'the banner to go once Redis is back',
+    });
+    await expectText(page.getByTestId('live'), /^live · /);
     assertNoPageErrors(tab);
   });
 

@@ -211,6 +211,8 @@ function setLive(ok) {
   const live = document.getElementById('live');
   const text = document.getElementById('live-text');
   live.classList.toggle('live-error', !ok);
+  // The figures on the page are from the last answer: dim them while the API fails.
+  document.body.classList.toggle('stale-data', !ok);
   live.classList.toggle('live-paused', document.visibilityState !== 'visible');
   if (!ok) text.textContent = 'no connection';
   else if (document.visibilityState !== 'visible') text.textContent = 'paused';
