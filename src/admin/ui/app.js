@@ -1146,22 +1146,23 @@ function jobsView(main, firstRoute) {
     const pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
     const prev = route.page > 1;
     const next = page.hasMore;
-    pager.append(
+    append(pager, [
       h(
         'span',
         { 'data-testid': 'range' },
         `${formatCount(first)}–${formatCount(last)} of ${formatCount(page.total)}`,
       ),
-      h(
-        'span',
-        { className: 'pager-buttons' },
-        pagerLink('« First', prev ? 1 : null, 'page-first'),
-        pagerLink('‹ Prev', prev ? route.page - 1 : null, 'page-prev'),
-        h('span', { className: 'page-of' }, `page ${formatCount(route.page)} of ${formatCount(pages)}`),
-        pagerLink('Next ›', next ? route.page + 1 : null, 'page-next'),
-        pagerLink('Last »', next ? pages : null, 'page-last'),
-      ),
-    );
+      pages > 1 &&
+        h(
+          'span',
+          { className: 'pager-buttons' },
+          pagerLink('« First', prev ? 1 : null, 'page-first'),
+          pagerLink('‹ Prev', prev ? route.page - 1 : null, 'page-prev'),
+          h('span', { className: 'page-of' }, `page ${formatCount(route.page)} of ${formatCount(pages)}`),
+          pagerLink('Next ›', next ? route.page + 1 : null, 'page-next'),
+          pagerLink('Last »', next ? pages : null, 'page-last'),
+        ),
+    ]);
   }
 
   function pagerLink(label, target, testid) {
