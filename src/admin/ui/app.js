@@ -1106,7 +1106,11 @@ function jobsView(main, firstRoute) {
       state === 'failed'
         ? h(
             'td',
-            { className: 'error-cell', 'data-testid': 'job-error' },
+            {
+              className: 'error-cell',
+              'data-testid': 'job-error',
+              title: job.error ? `${job.error.name}: ${job.error.message}` : undefined,
+            },
             job.error ? h('span', { className: 'error-name' }, `${job.error.name}: `) : null,
             job.error ? job.error.message : '—',
           )
