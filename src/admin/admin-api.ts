@@ -437,13 +437,23 @@ export class Admin {
     if (this.#o.ownsStore) await this.#o.store.close();
   }
 
+  /**
+   * A live process's running and waiting jobs come from its last report (at most a second old),
+   * the same figures the per-worker counts add up, so the overview agrees with itself. A dead
+   * process runs nothing: everything it holds waits for the takeover.
+   */
   #processStats(process: StoreOverview['processes'][number]): ProcessStats {
     const alive = process.heartbeatAge !== null;
     let running = 0;
-    if (alive && process.report) {
-      for (const counts of Object.values(process.report.workers)) running += counts.running;
+    let waiting = 0;
+    if (alive) {
+      for (const counts of Object.values(process.report?.workers ?? {})) {
+        running += counts.running;
+        waiting += counts.waiting;
+      }
+    } else {
+      waiting = process.held;
     }
-    running = Math.min(running, process.held);
     return {
       id: process.id,
       host: process.host,
@@ -454,8 +464,7 @@ export class Admin {
       alive,
       heartbeatAge: process.heartbeatAge,
       running,
-      // Held and not running: waiting for a slot, or (on a dead process) for the takeover.
-      waiting: process.held - running,
+      waiting,
       delayed: process.delayed,
     };
   }

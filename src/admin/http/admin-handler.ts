@@ -331,7 +331,8 @@ function sendError(res: ServerResponse, error: unknown): void {
           : 500;
   const message =
     status === 503 && !toniqError
-      ? `Redis did not answer (${(error as Error).message}). The page tries again by itself.`
+      ? 'Redis is not reachable: the connection to it is down and toniq is reconnecting. ' +
+        'The page tries again by itself; check that the Redis server is running.'
       : (error as Error).message;
   res
     .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
