@@ -8,7 +8,7 @@
  * 4. answers the JSON API (README, "JSON API") from the admin read API;
  * 5. takes actions only as POST with the CSRF token, and none at all when `readOnly`.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentsError, InvalidOptionsError, ToniqError } from '../../errors.js';
 import { consoleLogger, type Logger } from '../../logger.js';
@@ -122,7 +122,7 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
 
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/' || path === '/index.html') return sendPage(req, res, mountPath);
-      const asset = ASSETS[path];
+      const asset = assetFor(path);
       if (asset) return sendAsset(res, asset);
       if (path === '/api/session') {
         const token = csrfToken(req, res, mountPath);
@@ -271,10 +271,23 @@ interface Asset {
   type: string;
 }
 
-const ASSETS: Record<string, Asset> = {
-  '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/assets/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+const ASSET_TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
 };
+
+/** `/assets/<file>` for each script and stylesheet of the UI (the page's ES modules import each other). */
+let assets: Record<string, Asset> | undefined;
+function assetFor(path: string): Asset | undefined {
+  if (!assets) {
+    assets = {};
+    for (const file of readdirSync(new URL('../ui/', import.meta.url))) {
+      const match = /^[a-z0-9-]+\.(js|css)$/.exec(file);
+      if (match) assets[`/assets/${file}`] = { file, type: ASSET_TYPES[match[1]!]! };
+    }
+  }
+  return Object.hasOwn(assets, path) ? assets[path] : undefined;
+}
 
 const SECURITY_HEADERS = {
   'content-security-policy':
