@@ -310,13 +310,14 @@ describe('hand-over on stop', () => {
 });
 
 describe('enqueue onto another process', () => {
-  it('runs a job enqueued with enqueueOn on that process, in well under 50 ms at the median', async () => {
+  it('runs a job enqueued with enqueueOn on that process at once, woken through Redis rather than by its poll', async () => {
     const keyPrefix = randomPrefix();
     const other = await startChild({
       redisUrl: server.redis.url,
       keyPrefix,
       ...fast,
-      delayedJobsPollInterval: 5000,
+      // A poll this slow never fires during the test: only the wake-up message can start the jobs.
+      delayedJobsPollInterval: 60_000,
     });
     const here = await newToniq({ keyPrefix, ...fast });
     const latencies: number[] = [];
@@ -334,7 +335,11 @@ describe('enqueue onto another process', () => {
     console.log(
       `# enqueueOn → started on the other process: median ${median.toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`,
     );
-    assert.ok(median < 50, `median ${median} ms: the wake-up message works, not the 5 s poll`);
+    // The speed itself is a figure (printed above), not asserted: a loaded machine may be slow.
+    assert.ok(
+      latencies.at(-1)! < 10_000,
+      `slowest ${latencies.at(-1)} ms: every job started long before the 60 s poll, so the wake-up message works`,
+    );
   });
 
   it('enqueueAnywhere picks a live process that registers the worker', async () => {
