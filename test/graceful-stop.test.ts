@@ -55,7 +55,10 @@ describe('graceful stop', () => {
     await started;
     const before = Date.now();
     await toniq.stop({ timeout: 100 });
-    assert.ok(Date.now() - before < 2000);
+    assert.ok(
+      Date.now() - before < 5000,
+      'stop gives up after its 100 ms timeout instead of waiting for the hanging job',
+    );
     assert.ok(signal?.aborted, 'the running job is told to stop');
     assert.equal(await server.redis.client().hlen(`{${keyPrefix}}:jobs:${toniq.processId}`), 3);
     assert.match(

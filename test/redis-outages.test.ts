@@ -32,7 +32,8 @@ describe('Redis outages', () => {
       assert.match(error.message, /enqueue it again once Redis is back/);
       return true;
     });
-    assert.ok(Date.now() - started <= 1500, 'within the bounded time');
+    // Bounded by enqueueTimeout (1 s), with room for a loaded machine; unbounded would hang.
+    assert.ok(Date.now() - started <= 4000, 'within the bounded time');
     await redis.restart();
     await eventually(
       async () => {
@@ -55,7 +56,7 @@ describe('Redis outages', () => {
         toniq.enqueue(fixtureWorker, { do: 'succeed' }),
         /Could not enqueue a job: Redis did not confirm the write within 300 ms/,
       );
-      assert.ok(Date.now() - started < 1000);
+      assert.ok(Date.now() - started < 3000, 'bounded by enqueueTimeout (300 ms), not by Redis');
     } finally {
       redis.resume();
     }
