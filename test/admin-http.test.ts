@@ -74,7 +74,6 @@ const mounts: Record<string, (handler: (basePath: string) => AdminHandler) => Pr
   },
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON from the API, checked by the assertions.
 const jsonOf = (response: Response): Promise<any> => response.json();
 
 /** A client that keeps the CSRF cookie, as a browser does. */
@@ -92,7 +91,6 @@ function client(base: string, headers: Record<string, string> = {}) {
   };
   return {
     request,
-    // biome-ignore lint/suspicious/noExplicitAny: JSON from the API, checked by the assertions.
     async json(path: string): Promise<any> {
       const response = await request(path);
       assert.equal(response.status, 200, await response.clone().text());

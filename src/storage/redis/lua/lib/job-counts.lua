@@ -5,6 +5,10 @@
 -- header of a version 2 record (byte 1 = 2, bytes 3-6 the header's length, big-endian).
 local function worker_of(record)
   if not record or string.byte(record, 1) ~= 2 then return '(older record)' end
+  -- The fast path: the header begins {"id":…,"worker":"<name>", and a name without escapes
+  -- matches as it is (an escaped quote inside a JSON string never reads "worker":").
+  local name = string.match(record, '^{"id":"[^"]*","worker":"([^"\\]*)"', 7)
+  if name then return name end
   local b1, b2, b3, b4 = string.byte(record, 3, 6)
   local length = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
   local ok, header = pcall(cjson.decode, string.sub(record, 7, 6 + length))
