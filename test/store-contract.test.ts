@@ -186,6 +186,13 @@ for (const [name, open] of stores) {
       const p = overview.processes.find((process) => process.id === 'p');
       assert.deepEqual([p?.held, p?.delayed], [0, 4]);
 
+      // A name that JSON escapes is read whole, quotes and backslashes included.
+      const odd = 'Say "hi" \\ é';
+      await store.addDelayedJobs('o', [{ id: 'e1', record: recordOf('e1', odd), dueAt: 5 }]);
+      assert.equal((await store.readOverview()).delayedByWorker[odd], 1);
+      await store.takeDueJobs('o', 10, 10);
+      assert.equal((await store.readOverview()).delayedByWorker[odd], undefined);
+
       await store.takeDueJobs('p', 25, 10); // d1 and d3
       await store.retryFailedJob('p', { id: 'f1', record: recordOf('f1', 'Mail') });
       await store.requeueFailedJob('q', { id: 'f2', record: recordOf('f2', 'Zip') });
