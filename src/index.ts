@@ -50,10 +50,12 @@ export { consoleLogger, silentLogger } from './logger.js';
 export type { ToniqOptions } from './options.js';
 export type { StopOnSignalsOptions } from './shutdown.js';
 export { stopOnSignals } from './shutdown.js';
+export type { AdminJobStore, AdminStore, JobPlace, PlacedId, StoreOverview } from './storage/admin-store.js';
 export type {
   DelayedStoredJob,
   JobStore,
   ProcessInfo,
+  ProcessReport,
   ProcessStatus,
   StoredJob,
 } from './storage/job-store.js';

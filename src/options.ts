@@ -8,7 +8,7 @@ import { InvalidOptionsError } from './errors.js';
 import { type RetryStrategy, retryWithIncreasingDelay } from './job/retry-strategies.js';
 import type { SerializableClass } from './job/serialization.js';
 import { consoleLogger, type Logger } from './logger.js';
-import type { JobStore } from './storage/job-store.js';
+import type { AdminJobStore } from './storage/admin-store.js';
 import { keysFor } from './storage/keys.js';
 import type { Worker } from './worker.js';
 
@@ -41,9 +41,10 @@ export interface ToniqOptions {
   serializableClasses?: readonly SerializableClass[];
   /**
    * Where jobs are kept. Default: Redis at `redisUrl`. Pass `new MemoryStore()` (from 'toniq/testing')
-   * for unit tests or a demo without Redis.
+   * for unit tests or a demo without Redis. A store implements the runtime's contract (JobStore)
+   * and the admin's (AdminStore).
    */
-  store?: JobStore;
+  store?: AdminJobStore;
   /**
    * `'background'` (default) runs jobs after enqueue resolves; `'inline'` runs a job inside
    * enqueue, which resolves once it finished and rejects with its error; `'manual'` only records
@@ -122,7 +123,7 @@ const MILLISECOND_OPTIONS = [
   'orphanCheckInterval',
 ] as const satisfies readonly (typeof KNOWN_OPTIONS)[number][];
 
-export type ResolvedOptions = Required<Omit<ToniqOptions, 'store'>> & { store: JobStore | undefined };
+export type ResolvedOptions = Required<Omit<ToniqOptions, 'store'>> & { store: AdminJobStore | undefined };
 
 export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {

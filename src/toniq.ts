@@ -30,6 +30,7 @@ import { JobRunner } from './runtime/job-runner.js';
 import { OrphanCheck } from './runtime/orphan-check.js';
 import { Presence } from './runtime/presence.js';
 import { StatsReporter } from './runtime/stats-reporter.js';
+import type { AdminJobStore } from './storage/admin-store.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
 import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
@@ -68,7 +69,7 @@ export class Toniq {
   readonly #codec: ArgumentCodec;
   #state: State = 'new';
   #starting: Promise<void> | undefined;
-  #store: JobStore | undefined;
+  #store: AdminJobStore | undefined;
   #runner: JobRunner | undefined;
   #timer: DelayedJobsTimer | undefined;
   #presence: Presence | undefined;
@@ -645,7 +646,7 @@ export class Toniq {
     }
   }
 
-  #requireStarted(action: string): JobStore {
+  #requireStarted(action: string): AdminJobStore {
     if (this.#state === 'started') return this.#store!;
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new StoppedError(action);
     throw new NotStartedError(action);

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeRecord, NO_ARGS } from '../src/job/job-record.js';
-import type { JobStore } from '../src/storage/job-store.js';
+import type { AdminJobStore } from '../src/storage/admin-store.js';
 import { MemoryStore } from '../src/storage/memory-store.js';
 import { RedisStore } from '../src/storage/redis/redis-store.js';
 import { randomPrefix, recordingLogger, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
-const stores: Array<[string, () => Promise<JobStore>]> = [
+const stores: Array<[string, () => Promise<AdminJobStore>]> = [
   ['MemoryStore', async () => new MemoryStore()],
   [
     'RedisStore',

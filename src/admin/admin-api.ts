@@ -15,7 +15,7 @@ import { InvalidArgumentsError } from '../errors.js';
 import { encodeRecord, type JobRecord } from '../job/job-record.js';
 import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
-import type { JobPlace, JobStore, PlacedId, StoreOverview } from '../storage/job-store.js';
+import type { AdminJobStore, JobPlace, PlacedId, StoreOverview } from '../storage/admin-store.js';
 import { RedisStore } from '../storage/redis/redis-store.js';
 import {
   type ActionResult,
@@ -53,7 +53,7 @@ export interface LocalProcess {
 }
 
 export interface AdminOptions {
-  store: JobStore;
+  store: AdminJobStore;
   /** Decodes arguments for display; with the app's serializableClasses when inside the app. */
   codec: ArgumentCodec;
   logger: Logger;

@@ -5,24 +5,22 @@
  */
 import { EventEmitter } from 'node:events';
 import { workerOfRecord } from '../job/job-record.js';
+import type { AdminStore, JobPlace, PlacedId, StoreOverview } from './admin-store.js';
 import type {
   DelayedStoredJob,
-  JobPlace,
   JobStore,
   Keepalive,
   KeepaliveCallbacks,
   KeepaliveTiming,
-  PlacedId,
   ProcessInfo,
   ProcessReport,
   ProcessStatus,
   StoredJob,
   StoreMessage,
-  StoreOverview,
   TakeoverResult,
 } from './job-store.js';
 
-export class MemoryStore implements JobStore {
+export class MemoryStore implements JobStore, AdminStore {
   readonly #jobs = new Map<string, Map<string, Buffer>>();
   readonly #delayed = new Map<string, Map<string, { record: Buffer; dueAt: number }>>();
   readonly #failed = new Map<string, { record: Buffer; failedAt: number }>();

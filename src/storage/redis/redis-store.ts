@@ -13,20 +13,18 @@ import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { maskRedisUrl, RedisUnreachableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
   DelayedStoredJob,
-  JobPlace,
   JobStore,
   Keepalive,
   KeepaliveCallbacks,
   KeepaliveTiming,
-  PlacedId,
   ProcessInfo,
   ProcessReport,
   ProcessStatus,
   StoredJob,
   StoreMessage,
-  StoreOverview,
   TakeoverResult,
 } from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
@@ -45,7 +43,7 @@ export interface RedisStoreOptions {
 
 const RETRY_BACKOFF_MS = [100, 200, 500, 1000, 2000];
 
-export class RedisStore implements JobStore {
+export class RedisStore implements JobStore, AdminStore {
   readonly #options: RedisStoreOptions;
   readonly #keys: Keys;
   #redis: ScriptedRedis | undefined;
