@@ -40,7 +40,8 @@ let quietWorkers = false;
 
 /** A line of the demo's own output, with the time since the demo started. */
 function say(message: string): void {
-  if (quietWorkers && message.startsWith('  ')) return;
+  // The admin UI's actions are still logged: the console shows who retried or deleted what.
+  if (quietWorkers && message.startsWith('  ') && !message.includes('Admin (')) return;
   const elapsed = ((Date.now() - startedAt) / 1000).toFixed(2).padStart(6);
   console.log(`${elapsed}s  ${message}`);
 }
@@ -88,10 +89,15 @@ const chargeCard = defineWorker(
 
 /** Fails while the invoice service is "down", a flag this demo flips. */
 let invoiceServiceUp = false;
+/** Step 7 only: orders whose invoice failed once; a retry (say, from the admin UI) then works. */
+const invoicesFailedOnce = new Set<number>();
 const generateInvoice = defineWorker(
   'GenerateInvoice',
   async (args: { orderId: number }) => {
-    if (!invoiceServiceUp) throw new Error('the invoice service is down');
+    if (!invoiceServiceUp && !invoicesFailedOnce.has(args.orderId)) {
+      if (quietWorkers) invoicesFailedOnce.add(args.orderId);
+      throw new Error('the invoice service is down');
+    }
     say(`  GenerateInvoice made the invoice of order ${args.orderId}`);
   },
   { retry: noRetry() },
@@ -322,6 +328,7 @@ async function serveAdminUi(toniq: Toniq): Promise<void> {
   }, 400);
   say(`Admin UI: http://127.0.0.1:${port}/admin/   (JSON API under /admin/api/, e.g. /admin/api/stats)`);
   say('Open it in a browser: the overview, processes, job lists and job detail. Press Ctrl-C to stop.');
+  say('GenerateInvoice jobs land in the failed list now and then: retry one there, and it works.');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
