@@ -159,6 +159,13 @@ describe('admin read API', () => {
     assert.equal((await admin.jobs({ state: 'failed', search: failed[3]!.id })).jobs[0]!.id, failed[3]!.id);
     assert.equal((await admin.jobs({ state: 'failed', worker: 'Other' })).total, 0);
     assert.equal((await admin.jobs({ state: 'failed', worker: 'SendEmail', limit: 500 })).jobs.length, 120);
+    const byWorker = await admin.jobs({ state: 'failed', worker: 'SendEmail', offset: 100 });
+    assert.deepEqual([byWorker.total, byWorker.hasMore, byWorker.jobs.length], [120, false, 20]);
+    assert.deepEqual(
+      byWorker.jobs.map((job) => job.id),
+      last.jobs.map((job) => job.id),
+      'the same order as the unfiltered list',
+    );
   });
 
   it('shows one job with its arguments as util.inspect shows them, its error and stack', async () => {

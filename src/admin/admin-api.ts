@@ -193,12 +193,26 @@ export class Admin {
       const page = await this.#exactId(state, overview, search.toUpperCase(), worker, limit);
       if (page) return page;
     }
-    // Otherwise every candidate is read, in chunks, to filter it; the total counts every match.
     const jobs: JobSummary[] = [];
+    // Delayed and failed jobs of one worker: the per-worker counts give the total, so the scan
+    // stops once the page is full.
+    if (worker && !search && (state === 'delayed' || state === 'failed')) {
+      const total = (state === 'delayed' ? overview.delayedByWorker : overview.failedByWorker)[worker] ?? 0;
+      let seen = 0;
+      if (offset < total) {
+        await this.#scan(state, overview, worker, undefined, (entry, read) => {
+          if (seen++ >= offset) jobs.push(this.#summary(entry, read, state));
+          return jobs.length < limit;
+        });
+      }
+      return { jobs, offset, limit, total, hasMore: offset + limit < total };
+    }
+    // Otherwise every candidate is read, in chunks, to filter it; the total counts every match.
     let total = 0;
     await this.#scan(state, overview, worker, search, (entry, read) => {
       if (total >= offset && jobs.length < limit) jobs.push(this.#summary(entry, read, state));
       total++;
+      return true;
     });
     return { jobs, offset, limit, total, hasMore: offset + limit < total };
   }
@@ -267,37 +281,39 @@ export class Admin {
     return null;
   }
 
-  /** Reads every job that may be in `state`, in the list's order, and calls `onMatch` for those that pass the filters. */
+  /**
+   * Reads every job that may be in `state`, in the list's order, and calls `onMatch` for those
+   * that pass the filters, until it returns false.
+   */
   async #scan(
     state: JobState,
     overview: StoreOverview,
     worker: string | undefined,
     search: string | undefined,
-    onMatch: (entry: Located, read: ReadRecord) => void,
+    onMatch: (entry: Located, read: ReadRecord) => boolean,
   ): Promise<void> {
     const located = await this.#locate(state, overview);
+    const held = state === 'running' || state === 'waiting';
     // Reads run a few chunks ahead, so Redis round trips overlap with decoding.
-    const chunks: Array<Promise<Array<[Located, ReadRecord]>>> = [];
-    for (let start = 0; start < located.length; start += SCAN_CHUNK) {
-      chunks.push(this.#read(located.slice(start, start + SCAN_CHUNK)));
-      if (chunks.length < SCAN_AHEAD && start + SCAN_CHUNK < located.length) continue;
-      for (const [entry, read] of await chunks.shift()!) {
-        if (state === 'running' || state === 'waiting') {
-          if (this.#heldState(entry, read, overview) !== state) continue;
-        }
-        if (worker && read.record.worker !== worker) continue;
-        if (search && !matchesSearch(this.#o.codec, read, search)) continue;
-        onMatch(entry, read);
+    const ahead: Array<Promise<Array<[Located, ReadRecord]>>> = [];
+    let next = 0;
+    const readAhead = () => {
+      while (ahead.length < SCAN_AHEAD && next < located.length) {
+        const chunk = this.#read(located.slice(next, next + SCAN_CHUNK));
+        chunk.catch(() => {}); // a chunk left unread when the scan stops early must not go unhandled
+        ahead.push(chunk);
+        next += SCAN_CHUNK;
       }
-    }
-    for (const chunk of chunks) {
-      for (const [entry, read] of await chunk) {
-        if (state === 'running' || state === 'waiting') {
-          if (this.#heldState(entry, read, overview) !== state) continue;
-        }
+    };
+    readAhead();
+    while (ahead.length) {
+      const chunk = await ahead.shift()!;
+      readAhead();
+      for (const [entry, read] of chunk) {
+        if (held && this.#heldState(entry, read, overview) !== state) continue;
         if (worker && read.record.worker !== worker) continue;
         if (search && !matchesSearch(this.#o.codec, read, search)) continue;
-        onMatch(entry, read);
+        if (!onMatch(entry, read)) return;
       }
     }
   }
@@ -565,7 +581,7 @@ export class Admin {
     if (!worker && !search)
       return (await this.#o.store.listPlaceIds({ kind: 'failed' })).map((entry) => entry.id);
     const ids: string[] = [];
-    await this.#scan('failed', overview, worker, search, (entry) => ids.push(entry.id));
+    await this.#scan('failed', overview, worker, search, (entry) => ids.push(entry.id) > 0);
     return ids;
   }
 
