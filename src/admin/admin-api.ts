@@ -195,16 +195,18 @@ export class Admin {
     }
     const jobs: JobSummary[] = [];
     // Delayed and failed jobs of one worker: the per-worker counts give the total, so the scan
-    // stops once the page is full.
+    // stops once the page is full. A scan that reads to the end counts exactly instead (jobs
+    // stored before the counts were kept are not in them).
     if (worker && !search && (state === 'delayed' || state === 'failed')) {
-      const total = (state === 'delayed' ? overview.delayedByWorker : overview.failedByWorker)[worker] ?? 0;
+      const counted = (state === 'delayed' ? overview.delayedByWorker : overview.failedByWorker)[worker] ?? 0;
       let seen = 0;
-      if (offset < total) {
-        await this.#scan(state, overview, worker, undefined, (entry, read) => {
-          if (seen++ >= offset) jobs.push(this.#summary(entry, read, state));
-          return jobs.length < limit;
-        });
-      }
+      let full = false;
+      await this.#scan(state, overview, worker, undefined, (entry, read) => {
+        if (seen++ >= offset) jobs.push(this.#summary(entry, read, state));
+        full = jobs.length === limit;
+        return !full;
+      });
+      const total = full ? Math.max(counted, seen) : seen;
       return { jobs, offset, limit, total, hasMore: offset + limit < total };
     }
     // Otherwise every candidate is read, in chunks, to filter it; the total counts every match.
