@@ -183,6 +183,7 @@ for (const [name, open] of stores) {
       let overview = await store.readOverview();
       assert.deepEqual(overview.delayedByWorker, { Mail: 2, Zip: 2 });
       assert.deepEqual(overview.failedByWorker, { Mail: 1, Zip: 1 });
+      assert.equal(overview.failed, 2);
       const p = overview.processes.find((process) => process.id === 'p');
       assert.deepEqual([p?.held, p?.delayed], [0, 4]);
 

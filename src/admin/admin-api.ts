@@ -145,14 +145,13 @@ export class Admin {
       workerStats(name).waiting += count;
     for (const [name, count] of Object.entries(overview.delayedByWorker)) workerStats(name).delayed += count;
     for (const [name, count] of Object.entries(overview.failedByWorker)) workerStats(name).failed += count;
-    const failed = Object.values(overview.failedByWorker).reduce((sum, n) => sum + n, 0);
     return {
       at: new Date(this.#now()),
       totals: {
         running: processes.reduce((sum, p) => sum + p.running, 0),
         waiting: processes.reduce((sum, p) => sum + p.waiting, 0),
         delayed: processes.reduce((sum, p) => sum + p.delayed, 0),
-        failed,
+        failed: overview.failed,
       },
       workers: [...workers.values()].sort((a, b) => (a.worker < b.worker ? -1 : 1)),
       processes,

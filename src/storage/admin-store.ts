@@ -25,6 +25,8 @@ export interface StoreOverview {
   >;
   readonly delayedByWorker: Readonly<Record<string, number>>;
   readonly failedByWorker: Readonly<Record<string, number>>;
+  /** How many jobs the failed list holds (exact, whatever the per-worker counts say). */
+  readonly failed: number;
 }
 
 export interface AdminStore {

@@ -267,7 +267,7 @@ export class MemoryStore implements JobStore, AdminStore {
       for (const { record } of delayed.values()) count(delayedByWorker, record);
     const failedByWorker: Record<string, number> = {};
     for (const { record } of this.#failed.values()) count(failedByWorker, record);
-    return { processes, delayedByWorker, failedByWorker };
+    return { processes, delayedByWorker, failedByWorker, failed: this.#failed.size };
   }
 
   async readThroughput(

@@ -580,10 +580,11 @@ export class RedisStore implements JobStore, AdminStore {
 
   async readOverview(): Promise<StoreOverview> {
     const k = this.#keys;
-    const [processes, reports, counts] = await Promise.all([
+    const [processes, reports, counts, failed] = await Promise.all([
       this.listProcesses(),
       this.#client.hgetall(k.reports),
       this.#client.hgetall(k.counts),
+      this.#client.zcard(k.failedIndex),
     ]);
     const pipeline = this.#client.pipeline();
     for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
@@ -600,6 +601,7 @@ export class RedisStore implements JobStore, AdminStore {
       })),
       delayedByWorker: countsOf(counts, 'delayed:'),
       failedByWorker: countsOf(counts, 'failed:'),
+      failed,
     };
   }
 
