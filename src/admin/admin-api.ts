@@ -1,10 +1,10 @@
 /**
  * The admin read API: what the web UI, the JSON API and the CLI show and do. The runtime never
- * uses it (as Sidekiq's Web UI sits on Sidekiq::API). It reads through the JobStore contract:
+ * uses it (as Sidekiq's Web UI sits on Sidekiq::API). It reads through the AdminStore contract:
  * 1. stats: counts of running, waiting, delayed and failed jobs, overall, per worker and per
  *    process (running and waiting come from each process's report, delayed and failed from the
  *    counts the Lua scripts keep), and the throughput per second over the last hour;
- * 2. job lists by state, filtered by worker and searched by text, paginated;
+ * 2. job lists by state, filtered by worker and searched by text, paginated (job-lists.ts);
  * 3. actions on failed jobs (retry, delete) and delayed jobs (run now), each logged.
  *
  * A retry from here runs in the app's own process when the admin runs inside a toniq instance
@@ -15,32 +15,24 @@ import { InvalidArgumentsError } from '../errors.js';
 import { encodeRecord, type JobRecord } from '../job/job-record.js';
 import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
-import type { AdminJobStore, JobPlace, PlacedId, StoreOverview } from '../storage/admin-store.js';
+import type { AdminJobStore, JobPlace, StoreOverview } from '../storage/admin-store.js';
 import { RedisStore } from '../storage/redis/redis-store.js';
-import {
-  type ActionResult,
-  type ActionSource,
-  type ActionTarget,
-  JOB_STATES,
-  type JobDetail,
-  type JobPage,
-  type JobQuery,
-  type JobState,
-  type JobSummary,
-  type ProcessStats,
-  type Stats,
-  type Throughput,
-  type WorkerStats,
+import type {
+  ActionResult,
+  ActionSource,
+  ActionTarget,
+  JobDetail,
+  JobPage,
+  JobQuery,
+  JobState,
+  ProcessStats,
+  Stats,
+  Throughput,
+  WorkerStats,
 } from './admin-types.js';
-import { matchesSearch, type ReadRecord, readRecord, toDetail, toSummary } from './job-view.js';
+import { checkId, JobLists } from './job-lists.js';
+import { readRecord } from './job-view.js';
 
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
-const SCAN_CHUNK = 500;
-/** Chunks read ahead while a scan decodes one. */
-const SCAN_AHEAD = 4;
-/** A whole job id (see job-id.ts): a search for one is a lookup. */
-const JOB_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 /** Held jobs of dead processes are read to count them per worker, up to this many. */
 const MAX_DEAD_HELD_READ = 10_000;
 
@@ -102,21 +94,15 @@ export async function connectAdmin(options: ConnectAdminOptions = {}): Promise<A
   });
 }
 
-/** One held, delayed or failed job found by a scan, with where it is. */
-interface Located {
-  place: JobPlace;
-  id: string;
-  score: number;
-  processId: string;
-}
-
 export class Admin {
   readonly #o: AdminOptions;
   readonly #now: () => number;
+  readonly #lists: JobLists;
 
   constructor(options: AdminOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#lists = new JobLists(options.store, options.codec);
   }
 
   /** Counts of jobs by state, overall, per worker and per process. */
@@ -175,184 +161,6 @@ export class Admin {
   async processes(): Promise<ProcessStats[]> {
     const overview = await this.#o.store.readOverview();
     return overview.processes.map((process) => this.#processStats(process));
-  }
-
-  /** One page of the jobs in a state, filtered by worker and by a search text. */
-  async jobs(query: JobQuery): Promise<JobPage> {
-    const { state, worker, search } = checkQuery(query);
-    const offset = query.offset ?? 0;
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const overview = await this.#o.store.readOverview();
-    // Delayed and failed jobs are in their state by where they are: without a filter, read one page.
-    if (!worker && !search && (state === 'delayed' || state === 'failed')) {
-      return this.#plainPage(state, overview, offset, limit);
-    }
-    // A search for a whole job id looks it up instead of reading every job.
-    if (search && JOB_ID.test(search)) {
-      const page = await this.#exactId(state, overview, search.toUpperCase(), worker, limit);
-      if (page) return page;
-    }
-    const jobs: JobSummary[] = [];
-    // Delayed and failed jobs of one worker: the per-worker counts give the total, so the scan
-    // stops once the page is full. A scan that reads to the end counts exactly instead (jobs
-    // stored before the counts were kept are not in them).
-    if (worker && !search && (state === 'delayed' || state === 'failed')) {
-      const counted = (state === 'delayed' ? overview.delayedByWorker : overview.failedByWorker)[worker] ?? 0;
-      let seen = 0;
-      let full = false;
-      await this.#scan(state, overview, worker, undefined, (entry, read) => {
-        if (seen++ >= offset) jobs.push(this.#summary(entry, read, state));
-        full = jobs.length === limit;
-        return !full;
-      });
-      const total = full ? Math.max(counted, seen) : seen;
-      return { jobs, offset, limit, total, hasMore: offset + limit < total };
-    }
-    // Otherwise every candidate is read, in chunks, to filter it; the total counts every match.
-    let total = 0;
-    await this.#scan(state, overview, worker, search, (entry, read) => {
-      if (total >= offset && jobs.length < limit) jobs.push(this.#summary(entry, read, state));
-      total++;
-      return true;
-    });
-    return { jobs, offset, limit, total, hasMore: offset + limit < total };
-  }
-
-  async #plainPage(
-    state: 'delayed' | 'failed',
-    overview: StoreOverview,
-    offset: number,
-    limit: number,
-  ): Promise<JobPage> {
-    const { store } = this.#o;
-    let located: Located[];
-    let total: number;
-    if (state === 'failed') {
-      // Newest failure first: that is what a person looks for.
-      const page = await store.pagePlaceIds({ kind: 'failed' }, offset, limit, true);
-      located = page.ids.map((entry) => ({ place: { kind: 'failed' }, ...entry, processId: '' }));
-      total = page.total;
-    } else {
-      // Soonest due first, across processes: each process's first offset + limit, merged.
-      const pages = await Promise.all(
-        overview.processes
-          .filter((process) => process.delayed > 0)
-          .map(async (process) => {
-            const place = { kind: 'delayed', processId: process.id } as const;
-            const page = await store.pagePlaceIds(place, 0, offset + limit, false);
-            return {
-              total: page.total,
-              ids: page.ids.map((entry) => ({ place, ...entry, processId: process.id })),
-            };
-          }),
-      );
-      total = pages.reduce((sum, page) => sum + page.total, 0);
-      located = sortLocated(pages.flatMap((page) => page.ids)).slice(offset, offset + limit);
-    }
-    const jobs = (await this.#read(located)).map(([entry, read]) => this.#summary(entry, read, state));
-    return { jobs, offset, limit, total, hasMore: offset + limit < total };
-  }
-
-  async #exactId(
-    state: JobState,
-    overview: StoreOverview,
-    id: string,
-    worker: string | undefined,
-    limit: number,
-  ): Promise<JobPage | null> {
-    const places: Located[] =
-      state === 'failed'
-        ? [{ place: { kind: 'failed' }, id, score: 0, processId: '' }]
-        : overview.processes.map((process) => ({
-            place: { kind: state === 'delayed' ? 'delayed' : 'held', processId: process.id },
-            id,
-            score: 0,
-            processId: process.id,
-          }));
-    for (const [entry, read] of await this.#read(places)) {
-      if (state === 'running' || state === 'waiting') {
-        if (this.#heldState(entry, read, overview) !== state) continue;
-      }
-      if (worker && read.record.worker !== worker) continue;
-      if (entry.place.kind === 'delayed') {
-        entry.score = (await this.#o.store.dueTime(entry.processId, id)) ?? Infinity;
-      }
-      return { jobs: [this.#summary(entry, read, state)], offset: 0, limit, total: 1, hasMore: false };
-    }
-    return null;
-  }
-
-  /**
-   * Reads every job that may be in `state`, in the list's order, and calls `onMatch` for those
-   * that pass the filters, until it returns false.
-   */
-  async #scan(
-    state: JobState,
-    overview: StoreOverview,
-    worker: string | undefined,
-    search: string | undefined,
-    onMatch: (entry: Located, read: ReadRecord) => boolean,
-  ): Promise<void> {
-    const located = await this.#locate(state, overview);
-    const held = state === 'running' || state === 'waiting';
-    // Reads run a few chunks ahead, so Redis round trips overlap with decoding.
-    const ahead: Array<Promise<Array<[Located, ReadRecord]>>> = [];
-    let next = 0;
-    const readAhead = () => {
-      while (ahead.length < SCAN_AHEAD && next < located.length) {
-        const chunk = this.#read(located.slice(next, next + SCAN_CHUNK));
-        chunk.catch(() => {}); // a chunk left unread when the scan stops early must not go unhandled
-        ahead.push(chunk);
-        next += SCAN_CHUNK;
-      }
-    };
-    readAhead();
-    while (ahead.length) {
-      const chunk = await ahead.shift()!;
-      readAhead();
-      for (const [entry, read] of chunk) {
-        if (held && this.#heldState(entry, read, overview) !== state) continue;
-        if (worker && read.record.worker !== worker) continue;
-        if (search && !matchesSearch(this.#o.codec, read, search)) continue;
-        if (!onMatch(entry, read)) return;
-      }
-    }
-  }
-
-  /** One job, wherever it is (failed, delayed or held by a process); null when no job has that id. */
-  async job(id: string): Promise<JobDetail | null> {
-    checkId(id);
-    const { store, codec } = this.#o;
-    const failed = await store.getPlaceRecords({ kind: 'failed' }, [id]);
-    if (failed[0]) {
-      const read = readRecord(id, failed[0].record, 'the failed list');
-      return toDetail(codec, read, { state: 'failed', processId: read.record.failed?.processId ?? '' });
-    }
-    const overview = await store.readOverview();
-    for (const process of overview.processes) {
-      const delayedPlace: JobPlace = { kind: 'delayed', processId: process.id };
-      const delayed = await store.getPlaceRecords(delayedPlace, [id]);
-      if (delayed[0]) {
-        const score = await store.dueTime(process.id, id);
-        const read = readRecord(id, delayed[0].record, `the delayed jobs of process ${process.id}`);
-        return toDetail(codec, read, { state: 'delayed', processId: process.id, score: score ?? Infinity });
-      }
-      const held = await store.getPlaceRecords({ kind: 'held', processId: process.id }, [id]);
-      if (held[0]) {
-        const read = readRecord(id, held[0].record, `the jobs of process ${process.id}`);
-        const entry = {
-          place: { kind: 'held', processId: process.id },
-          id,
-          score: 0,
-          processId: process.id,
-        } as const;
-        return toDetail(codec, read, {
-          state: this.#heldState(entry, read, overview),
-          processId: process.id,
-        });
-      }
-    }
-    return null;
   }
 
   /**
@@ -449,6 +257,16 @@ export class Admin {
     return result;
   }
 
+  /** One page of the jobs in a state, filtered by worker and by a search text (see JobLists). */
+  jobs(query: JobQuery): Promise<JobPage> {
+    return this.#lists.page(query);
+  }
+
+  /** One job, wherever it is (failed, delayed or held by a process); null when no job has that id. */
+  job(id: string): Promise<JobDetail | null> {
+    return this.#lists.find(id);
+  }
+
   /** Closes the Redis connection when connectAdmin opened it. */
   async close(): Promise<void> {
     if (this.#o.ownsStore) await this.#o.store.close();
@@ -504,68 +322,6 @@ export class Admin {
     return counts;
   }
 
-  /** Every job that may be in `state`, in the list's order. */
-  async #locate(state: JobState, overview: StoreOverview): Promise<Located[]> {
-    const { store } = this.#o;
-    if (state === 'failed') {
-      const ids = await store.listPlaceIds({ kind: 'failed' });
-      // Newest failure first: that is what a person looks for.
-      return ids.reverse().map((entry) => ({ place: { kind: 'failed' }, ...entry, processId: '' }));
-    }
-    const kind = state === 'delayed' ? 'delayed' : 'held';
-    const located: Located[] = [];
-    for (const process of overview.processes) {
-      if (kind === 'delayed' ? !process.delayed : !process.held) continue;
-      const place: JobPlace = { kind, processId: process.id };
-      for (const entry of await store.listPlaceIds(place))
-        located.push({ place, ...entry, processId: process.id });
-    }
-    return sortLocated(located);
-  }
-
-  /** Reads the records of located jobs; those gone meanwhile are left out. */
-  async #read(entries: readonly Located[]): Promise<Array<[Located, ReadRecord]>> {
-    const byPlace = new Map<string, Located[]>();
-    for (const entry of entries) {
-      const key = entry.place.kind === 'failed' ? 'failed' : `${entry.place.kind}:${entry.place.processId}`;
-      const group = byPlace.get(key) ?? [];
-      group.push(entry);
-      byPlace.set(key, group);
-    }
-    const records = new Map<Located, Buffer>();
-    await Promise.all(
-      [...byPlace.values()].map(async (group) => {
-        const stored = await this.#o.store.getPlaceRecords(
-          group[0]!.place,
-          group.map((entry) => entry.id),
-        );
-        const byId = new Map(stored.map((job) => [job.id, job.record]));
-        for (const entry of group) {
-          const record = byId.get(entry.id);
-          if (record) records.set(entry, record);
-        }
-      }),
-    );
-    const read: Array<[Located, ReadRecord]> = [];
-    for (const entry of entries) {
-      const bytes = records.get(entry);
-      if (bytes) read.push([entry, readRecord(entry.id, bytes, placeName(entry.place))]);
-    }
-    return read;
-  }
-
-  /** Running or waiting: what the holding process reports. */
-  #heldState(entry: PlacedId & { processId: string }, read: ReadRecord, overview: StoreOverview): JobState {
-    const reported = heldStates(overview).get(entry.processId);
-    if (!reported) return 'waiting'; // its process is dead (or gone): the job waits for the takeover
-    if (!reported.limitedWorkers.has(read.record.worker)) return 'running';
-    return reported.runningIds.has(entry.id) ? 'running' : 'waiting';
-  }
-
-  #summary(entry: Located, read: ReadRecord, state: JobState): JobSummary {
-    return toSummary(this.#o.codec, read, { state, processId: entry.processId, score: entry.score });
-  }
-
   async #targetIds(target: ActionTarget): Promise<string[]> {
     if (target && 'ids' in target) {
       checkIds(target.ids);
@@ -577,13 +333,7 @@ export class Admin {
         'Say which jobs: { ids: ["…"] }, or { all: true } with an optional worker and search.',
       );
     }
-    const { worker, search } = target;
-    const overview = await this.#o.store.readOverview();
-    if (!worker && !search)
-      return (await this.#o.store.listPlaceIds({ kind: 'failed' })).map((entry) => entry.id);
-    const ids: string[] = [];
-    await this.#scan('failed', overview, worker, search, (entry) => ids.push(entry.id) > 0);
-    return ids;
+    return this.#lists.matchingFailedIds(target.worker, target.search);
   }
 
   #wake(processId: string): void {
@@ -604,72 +354,6 @@ export class Admin {
       { action: verb, via: source.via, user: source.user, done: result.done.length, ids: result.done },
       `Admin (${who}): ${verb} ${result.done.length} ${state} job(s)${ids ? ` ${ids}` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}.`,
     );
-  }
-}
-
-/** Delayed: soonest due first; held: oldest first (ids sort by creation time). */
-function sortLocated(located: Located[]): Located[] {
-  return located.sort((a, b) => a.score - b.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-interface ReportedState {
-  limitedWorkers: ReadonlySet<string>;
-  runningIds: ReadonlySet<string>;
-}
-
-/** Per live process, its report as sets (made once per overview: a list may ask 100k times). */
-const reportedStates = new WeakMap<StoreOverview, Map<string, ReportedState>>();
-function heldStates(overview: StoreOverview): Map<string, ReportedState> {
-  let states = reportedStates.get(overview);
-  if (!states) {
-    states = new Map();
-    for (const process of overview.processes) {
-      if (process.heartbeatAge === null) continue;
-      states.set(process.id, {
-        limitedWorkers: new Set(process.report?.limitedWorkers ?? []),
-        runningIds: new Set(process.report?.runningIds ?? []),
-      });
-    }
-    reportedStates.set(overview, states);
-  }
-  return states;
-}
-
-function placeName(place: JobPlace): string {
-  return place.kind === 'failed'
-    ? 'the failed list'
-    : place.kind === 'delayed'
-      ? `the delayed jobs of process ${place.processId}`
-      : `the jobs of process ${place.processId}`;
-}
-
-function checkQuery(query: JobQuery): { state: JobState; worker?: string; search?: string } {
-  if (!query || !JOB_STATES.includes(query.state)) {
-    throw new InvalidArgumentsError(
-      'state',
-      `state must be one of ${JOB_STATES.join(', ')}; got ${JSON.stringify(query?.state)}.`,
-    );
-  }
-  const { offset, limit } = query;
-  if (offset !== undefined && (!Number.isInteger(offset) || offset < 0)) {
-    throw new InvalidArgumentsError('offset', `offset must be a whole number ≥ 0, got ${offset}.`);
-  }
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)) {
-    throw new InvalidArgumentsError(
-      'limit',
-      `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${limit}.`,
-    );
-  }
-  return {
-    state: query.state,
-    ...(query.worker ? { worker: query.worker } : {}),
-    ...(query.search ? { search: query.search } : {}),
-  };
-}
-
-function checkId(id: unknown): void {
-  if (typeof id !== 'string' || !id || id.length > 200) {
-    throw new InvalidArgumentsError('id', `A job id is a non-empty string, got ${JSON.stringify(id)}.`);
   }
 }
 
