@@ -127,6 +127,7 @@ for (const [name, open] of stores) {
       await store.keepAlive(info('a'), 60_000);
       await store.keepAlive(info('b'), 60_000);
       await store.addJobs('b', [{ id: 'x', record: bytes('X') }]);
+      await store.recordStats('b', { workers: {}, limitedWorkers: [], runningIds: ['x'] }, 0, 0, 0);
       assert.equal(await store.takeOverProcess('b', 'a'), null, 'b is alive');
       assert.equal(await store.takeOverProcess('a', 'a'), null, 'not from itself');
       assert.equal(await store.endProcess('b'), true, 'b stops, leaving a job');
@@ -136,6 +137,10 @@ for (const [name, open] of stores) {
         ['x'],
       );
       assert.deepEqual(ids(await store.listJobs('a')), ['x']);
+      // Its report went with it: a process registered again under its id reports afresh.
+      await store.keepAlive(info('b'), 60_000);
+      assert.equal((await store.readOverview()).processes.find((p) => p.id === 'b')?.report, null);
+      assert.equal(await store.endProcess('b'), false);
       assert.equal(await store.endProcess('a'), true);
       await store.finishJobs('a', ['x']);
       assert.equal(await store.endProcess('a'), false, 'nothing left: it leaves the registry');

@@ -221,6 +221,7 @@ export class MemoryStore implements JobStore, AdminStore {
     this.#jobs.delete(deadId);
     this.#delayed.delete(deadId);
     this.#processes.delete(deadId);
+    this.#reports.delete(deadId);
     return { jobs, delayed: dead.size };
   }
 

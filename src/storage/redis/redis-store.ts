@@ -525,6 +525,7 @@ export class RedisStore implements JobStore, AdminStore {
       k.jobs(takerId),
       k.delayed(takerId),
       k.delayedJobs(takerId),
+      k.reports,
       deadId,
       takerId,
     )) as [number, number, ...Buffer[]];
@@ -589,9 +590,6 @@ export class RedisStore implements JobStore, AdminStore {
     const pipeline = this.#client.pipeline();
     for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
     const sizes = (await pipeline.exec()) ?? [];
-    const stale = Object.keys(reports).filter((id) => !processes.some((process) => process.id === id));
-    // Reports of processes taken over or gone: forget them.
-    if (stale.length) void this.#client.hdel(k.reports, ...stale).catch(() => {});
     return {
       processes: processes.map((process, i) => ({
         ...process,

@@ -17,7 +17,7 @@ const SCRIPTS = {
   requeueFailedJob: { file: 'requeue-failed-job.lua', keys: 6, counts: true },
   deleteFailedJob: { file: 'delete-failed-job.lua', keys: 3, counts: true },
   keepAlive: { file: 'keep-alive.lua', keys: 2 },
-  takeOverProcess: { file: 'take-over-process.lua', keys: 9 },
+  takeOverProcess: { file: 'take-over-process.lua', keys: 10 },
   endProcess: { file: 'end-process.lua', keys: 4 },
   recordStats: { file: 'record-stats.lua', keys: 2 },
 } as const;

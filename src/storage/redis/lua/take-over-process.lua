@@ -10,6 +10,7 @@
 -- KEYS[6] delayed-jobs hash of the dead process
 -- KEYS[7] jobs hash of the taker          KEYS[8] delayed zset of the taker
 -- KEYS[9] delayed-jobs hash of the taker
+-- KEYS[10] reports hash (the dead process's report for the admin UI is forgotten with it)
 -- ARGV[1] dead process id, ARGV[2] taker process id
 -- Returns {status, delayed count, id, record, id, record, …} with the jobs to run now; status is
 -- 1 when taken over, 0 when not dead, -1 when the taker is the same process, -2 when the taker
@@ -45,6 +46,7 @@ end
 
 redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[10], ARGV[1])
 
 local result = {1, #delayed / 2}
 for i = 1, #jobs do result[#result + 1] = jobs[i] end
