@@ -22,7 +22,7 @@ import {
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from './events.js';
 import { type FailedJob, type Job, toJobError } from './job/job.js';
 import { newJobId } from './job/job-id.js';
-import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from './job/job-record.js';
+import { decodeRecord, encodeRecord, freshAttempt, type JobRecord, NO_ARGS } from './job/job-record.js';
 import { ArgumentCodec, type EncodedArgs } from './job/serialization.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
@@ -517,14 +517,7 @@ export class Toniq {
     const current = await store.getFailedJob(id);
     if (!current) throw new JobNotFoundError(id);
     const old = this.#decodeFailed({ id, record: current });
-    const fresh: JobRecord = {
-      v: 2,
-      id,
-      worker: old.worker,
-      args: old.args,
-      attempt: 1,
-      createdAt: old.createdAt,
-    };
+    const fresh = freshAttempt(old);
     const stored = { id, record: encodeRecord(fresh) };
     if (!(await store.retryFailedJob(this.#o.processId, stored))) throw new JobNotFoundError(id);
     if (this.#o.mode === 'background') void this.#runner!.run(stored);

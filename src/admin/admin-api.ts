@@ -12,7 +12,7 @@
  * process's delayed jobs (due at once) and a wake-up message, like enqueueOn.
  */
 import { InvalidArgumentsError } from '../errors.js';
-import { encodeRecord, type JobRecord } from '../job/job-record.js';
+import { encodeRecord, freshAttempt, workerOfRecord } from '../job/job-record.js';
 import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import type { AdminJobStore, JobPlace, StoreOverview } from '../storage/admin-store.js';
@@ -192,15 +192,8 @@ export class Admin {
           };
         }
         const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
-        const fresh: JobRecord = {
-          v: 2,
-          id,
-          worker,
-          args: read.record.args,
-          attempt: 1,
-          createdAt: read.record.createdAt,
-        };
-        if (!(await store.requeueFailedJob(chosen.id, { id, record: encodeRecord(fresh) }))) return MISSING;
+        const fresh = encodeRecord(freshAttempt(read.record));
+        if (!(await store.requeueFailedJob(chosen.id, { id, record: fresh }))) return MISSING;
         woken.add(chosen.id);
         return DONE;
       });
@@ -300,8 +293,8 @@ export class Admin {
       const place: JobPlace = { kind: 'held', processId: process.id };
       const ids = (await this.#o.store.listPlaceIds(place)).slice(0, budget).map((entry) => entry.id);
       budget -= ids.length;
-      for (const stored of await this.#o.store.getPlaceRecords(place, ids)) {
-        const worker = readRecord(stored.id, stored.record, 'held jobs').record.worker;
+      for (const { record } of await this.#o.store.getPlaceRecords(place, ids)) {
+        const worker = workerOfRecord(record);
         counts[worker] = (counts[worker] ?? 0) + 1;
       }
       const unread = process.held - ids.length;

@@ -89,6 +89,18 @@ export function encodeRecord(record: JobRecord): Buffer {
   return bytes;
 }
 
+/** A failed job's record for running it again: same id, worker, arguments and creation time; attempt 1. */
+export function freshAttempt(failed: JobRecord): JobRecord {
+  return {
+    v: 2,
+    id: failed.id,
+    worker: failed.worker,
+    args: failed.args,
+    attempt: 1,
+    createdAt: failed.createdAt,
+  };
+}
+
 /**
  * The worker's name from a record's header, read the way lua/lib/job-counts.lua reads it (the
  * per-worker counts of the admin UI): older versions count as "(older record)".
