@@ -683,12 +683,13 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
-    // XX: only a job that is still delayed there; CH: counts it as changed.
-    const changed = await this.#client.zadd(this.#keys.delayed(processId), 'XX', 'CH', 0, id);
-    if (Number(changed) === 0) {
-      return (await this.#client.zscore(this.#keys.delayed(processId), id)) !== null;
-    }
-    return true;
+    // One round trip: whether the job is delayed there, and (XX: only if it is) due at once.
+    const key = this.#keys.delayed(processId);
+    const [[, score]] = (await this.#client.multi().zscore(key, id).zadd(key, 'XX', 0, id).exec()) as [
+      [unknown, string | null],
+      unknown,
+    ];
+    return score !== null;
   }
 
   async requeueFailedJob(processId: string, job: StoredJob): Promise<boolean> {
