@@ -51,6 +51,7 @@ export class Presence {
       checkInterval: options.takeoverCheckInterval,
       graceAfterOutage: options.heartbeatInterval * 2,
       confirmAfter: options.heartbeatInterval,
+      repeatFailureLogAfter: 5 * 60_000,
       logger: options.logger,
       events: options.events,
       onJobs: options.onJobs,
@@ -65,7 +66,7 @@ export class Presence {
     await store.subscribe(processId, (message) => {
       if (message.type === 'wake') this.#o.onDelayedJobs();
       else if (message.type === 'process-stopped' && message.processId !== processId)
-        this.#takeover.checkNow();
+        this.#takeover.processStopped(message.processId);
     });
     this.#keepalive = await store.startKeepalive(
       this.#info,

@@ -6,6 +6,8 @@
  *    has lapsed, and live processes need a moment to beat again.
  * 2. Moves each one's jobs here with one atomic store call, which checks again that the process
  *    is really dead and not yet taken over, so racing processes never split or duplicate jobs.
+ *    Each dead process is taken over on its own: one that fails (damaged keys) is logged with its
+ *    id and recorded for the admin UI, and the others are taken over all the same.
  * 3. Runs the jobs it got, wakes the delayed-jobs timer for the delayed ones, emits `takenOver`.
  * While this process's own heartbeat is failing (Redis away), it takes over nothing: after an
  * outage every heartbeat has lapsed, and the others need a moment to beat again.
@@ -13,7 +15,7 @@
 import type { ToniqEventEmitter } from '../events.js';
 import { emitSafely } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { JobStore, StoredJob } from '../storage/job-store.js';
+import type { JobStore, ProcessStatus, StoredJob, TakeoverResult } from '../storage/job-store.js';
 
 export interface TakeoverOptions {
   store: JobStore;
@@ -23,6 +25,8 @@ export interface TakeoverOptions {
   graceAfterOutage: number;
   /** How long a process must be seen dead before it is taken over. */
   confirmAfter: number;
+  /** How often a takeover that keeps failing with the same error is logged again, in ms. */
+  repeatFailureLogAfter: number;
   logger: Logger;
   events: ToniqEventEmitter;
   onJobs: (jobs: StoredJob[]) => void;
@@ -39,8 +43,10 @@ export class Takeover {
   #failing = false;
   /** When each dead-looking process was first seen dead. */
   readonly #deadSince = new Map<string, number>();
-  /** Processes that announced they stopped: no need to confirm they are dead. */
-  readonly #announced = new Set<string>();
+  /** Processes that announced they stopped (and when): no need to confirm they are dead. */
+  readonly #announced = new Map<string, number>();
+  /** Dead processes whose takeover failed, with the last error logged and when. */
+  readonly #failures = new Map<string, { message: string; loggedAt: number }>();
 
   constructor(options: TakeoverOptions) {
     this.#o = options;
@@ -69,7 +75,7 @@ export class Takeover {
 
   /** A process announced that it stopped and left jobs: take them over without waiting. */
   processStopped(processId: string): void {
-    this.#announced.add(processId);
+    this.#announced.set(processId, Date.now());
     this.checkNow();
   }
 
@@ -110,43 +116,90 @@ export class Takeover {
 
   async #check(): Promise<void> {
     if (Date.now() < this.#pausedUntil) return;
-    const { store, processId, logger, events } = this.#o;
+    const { store, processId, logger } = this.#o;
+    const startedAt = Date.now();
+    let processes: ProcessStatus[];
     try {
-      const processes = await store.listProcesses();
-      const now = Date.now();
-      const deadIds = new Set<string>();
-      for (const dead of processes) {
-        if (this.#stopped) return;
-        if (dead.heartbeatAge !== null || dead.id === processId) continue;
-        deadIds.add(dead.id);
-        const since = this.#deadSince.get(dead.id) ?? now;
-        this.#deadSince.set(dead.id, since);
-        if (now - since < this.#o.confirmAfter && !this.#announced.has(dead.id)) {
-          this.#scheduleConfirmation();
-          continue;
-        }
-        const taken = await store.takeOverProcess(dead.id, processId);
-        if (!taken) continue;
-        logger.info(
-          { from: dead.id, jobs: taken.jobs.length, delayedJobs: taken.delayed },
-          `Took over ${taken.jobs.length} job(s) and ${taken.delayed} delayed job(s) of process ${dead.id}, whose heartbeat stopped.`,
-        );
-        if (taken.jobs.length) this.#o.onJobs(taken.jobs);
-        if (taken.delayed) this.#o.onDelayedJobs();
-        emitSafely(events, logger, 'takenOver', {
-          processId: dead.id,
-          jobs: taken.jobs.length,
-          delayedJobs: taken.delayed,
-        });
-      }
-      for (const id of this.#deadSince.keys()) if (!deadIds.has(id)) this.#deadSince.delete(id);
-      for (const id of this.#announced) if (!deadIds.has(id)) this.#announced.delete(id);
-      if (this.#failing) logger.info({}, 'Checking for dead processes works again.');
-      this.#failing = false;
+      processes = await store.listProcesses();
     } catch (error) {
       if (!this.#failing)
         logger.error({ err: error }, 'Could not check for dead processes to take over; will try again.');
       this.#failing = true;
+      return;
+    }
+    if (this.#failing) logger.info({}, 'Checking for dead processes works again.');
+    this.#failing = false;
+    const now = Date.now();
+    const deadIds = new Set<string>();
+    for (const dead of processes) {
+      if (this.#stopped) return;
+      if (dead.heartbeatAge !== null || dead.id === processId) continue;
+      deadIds.add(dead.id);
+      const since = this.#deadSince.get(dead.id) ?? now;
+      this.#deadSince.set(dead.id, since);
+      if (now - since < this.#o.confirmAfter && !this.#announced.has(dead.id)) {
+        this.#scheduleConfirmation();
+        continue;
+      }
+      // Each dead process on its own: one that cannot be taken over (damaged keys, a script
+      // error) must not keep the others' jobs from running.
+      await this.#takeOver(dead.id);
+    }
+    for (const id of this.#deadSince.keys()) if (!deadIds.has(id)) this.#deadSince.delete(id);
+    // An announcement that arrived after this check listed the processes is kept for the next one.
+    for (const [id, at] of this.#announced)
+      if (!deadIds.has(id) && at < startedAt) this.#announced.delete(id);
+    for (const id of this.#failures.keys()) if (!deadIds.has(id)) this.#failures.delete(id);
+  }
+
+  async #takeOver(deadId: string): Promise<void> {
+    const { store, processId, logger, events } = this.#o;
+    let taken: TakeoverResult | null;
+    try {
+      taken = await store.takeOverProcess(deadId, processId);
+    } catch (error) {
+      await this.#takeoverFailed(deadId, error);
+      return;
+    }
+    if (this.#failures.delete(deadId)) {
+      logger.info({ from: deadId }, `Taking over process ${deadId} works again.`);
+    }
+    if (!taken) return;
+    logger.info(
+      { from: deadId, jobs: taken.jobs.length, delayedJobs: taken.delayed },
+      `Took over ${taken.jobs.length} job(s) and ${taken.delayed} delayed job(s) of process ${deadId}, whose heartbeat stopped.`,
+    );
+    if (taken.jobs.length) this.#o.onJobs(taken.jobs);
+    if (taken.delayed) this.#o.onDelayedJobs();
+    emitSafely(events, logger, 'takenOver', {
+      processId: deadId,
+      jobs: taken.jobs.length,
+      delayedJobs: taken.delayed,
+    });
+  }
+
+  /**
+   * Logs a failed takeover with the dead process's id (again whenever the error changes, and
+   * every `repeatFailureLogAfter` while it lasts) and records it in the store, where the admin
+   * UI's processes page shows it. The next check tries again.
+   */
+  async #takeoverFailed(deadId: string, error: unknown): Promise<void> {
+    const { store, processId, logger } = this.#o;
+    const message = error instanceof Error ? error.message : String(error);
+    const previous = this.#failures.get(deadId);
+    const now = Date.now();
+    if (previous?.message === message && now - previous.loggedAt < this.#o.repeatFailureLogAfter) return;
+    this.#failures.set(deadId, { message, loggedAt: now });
+    logger.error(
+      { err: error, from: deadId },
+      `Could not take over the jobs of dead process ${deadId}: ${message}. ` +
+        `Its jobs stay in Redis and are not run until this is fixed; other dead processes are taken over as usual. ` +
+        `Will try again every check. Look at this process's keys in Redis (the admin UI's processes page shows the error).`,
+    );
+    try {
+      await store.recordTakeoverError(deadId, { message, at: now, by: processId });
+    } catch {
+      // Redis refusing this too is logged above already; the log line is the record then.
     }
   }
 }

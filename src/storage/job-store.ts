@@ -35,6 +35,17 @@ export interface ProcessInfo {
 export interface ProcessStatus extends ProcessInfo {
   /** Milliseconds since its last heartbeat, or null when its heartbeat has lapsed (it counts as dead). */
   readonly heartbeatAge: number | null;
+  /** Set on a dead process whose takeover failed (damaged keys, a script error): why, when, and who tried. */
+  readonly takeoverError?: TakeoverError | undefined;
+}
+
+/** Why taking over a dead process failed; it is tried again at every check. */
+export interface TakeoverError {
+  readonly message: string;
+  /** Epoch ms of the failed attempt. */
+  readonly at: number;
+  /** The process that tried. */
+  readonly by: string;
 }
 
 export interface KeepaliveTiming {
@@ -140,6 +151,11 @@ export interface JobStore {
    * not dead, already taken over, or the taker is not alive.
    */
   takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null>;
+  /**
+   * Records why taking over a dead process failed, for the admin UI (listProcesses shows it on
+   * the process until a takeover of it succeeds).
+   */
+  recordTakeoverError(deadId: string, error: TakeoverError): Promise<void>;
   /** Sends a message to one process (wake) or to all (process-stopped). Best effort: polls back it up. */
   publish(processId: string | null, message: StoreMessage): Promise<void>;
   /** Receives the messages for this process and the broadcasts. */

@@ -23,6 +23,8 @@ export interface Keys {
   throughput(minute: number): string;
   /** Hash: process id → process info (JSON), for every process that is alive or holds jobs. */
   readonly processes: string;
+  /** Hash: dead process id → why taking it over failed (JSON: message, at, by), for the admin UI. */
+  readonly takeoverErrors: string;
   /** String with a time to live: present while the process is alive. */
   heartbeat(processId: string): string;
   /** Pub/sub channel telling one process that jobs were added for it. */
@@ -48,6 +50,7 @@ export function keysFor(prefix: string): Keys {
     reports: `${tag}:reports`,
     throughput: (minute) => `${tag}:throughput:${minute}`,
     processes: `${tag}:processes`,
+    takeoverErrors: `${tag}:takeover-errors`,
     heartbeat: (processId) => `${tag}:heartbeat:${processId}`,
     wakeChannel: (processId) => `${tag}:wake:${processId}`,
     processStoppedChannel: `${tag}:process-stopped`,

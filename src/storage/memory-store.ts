@@ -17,6 +17,7 @@ import type {
   ProcessStatus,
   StoredJob,
   StoreMessage,
+  TakeoverError,
   TakeoverResult,
 } from './job-store.js';
 
@@ -30,6 +31,7 @@ export class MemoryStore implements JobStore, AdminStore {
   >();
   readonly #messages = new EventEmitter();
   readonly #reports = new Map<string, ProcessReport>();
+  readonly #takeoverErrors = new Map<string, TakeoverError>();
   /** Epoch second → jobs finished and failed in it. */
   readonly #throughput = new Map<number, { finished: number; failed: number }>();
 
@@ -198,10 +200,19 @@ export class MemoryStore implements JobStore, AdminStore {
   }
 
   async listProcesses(): Promise<ProcessStatus[]> {
-    return [...this.#processes.values()].map(({ info, lastBeat }) => ({
-      ...info,
-      heartbeatAge: this.#isAlive(info.id) ? Date.now() - lastBeat : null,
-    }));
+    return [...this.#processes.values()].map(({ info, lastBeat }) => {
+      const alive = this.#isAlive(info.id);
+      const takeoverError = alive ? undefined : this.#takeoverErrors.get(info.id);
+      return {
+        ...info,
+        heartbeatAge: alive ? Date.now() - lastBeat : null,
+        ...(takeoverError && { takeoverError }),
+      };
+    });
+  }
+
+  async recordTakeoverError(deadId: string, error: TakeoverError): Promise<void> {
+    this.#takeoverErrors.set(deadId, { ...error });
   }
 
   async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
@@ -222,6 +233,7 @@ export class MemoryStore implements JobStore, AdminStore {
     this.#delayed.delete(deadId);
     this.#processes.delete(deadId);
     this.#reports.delete(deadId);
+    this.#takeoverErrors.delete(deadId);
     return { jobs, delayed: dead.size };
   }
 

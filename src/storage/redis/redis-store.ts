@@ -25,6 +25,7 @@ import type {
   ProcessStatus,
   StoredJob,
   StoreMessage,
+  TakeoverError,
   TakeoverResult,
 } from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
@@ -500,17 +501,31 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async listProcesses(): Promise<ProcessStatus[]> {
-    const registered = await this.#client.hgetall(this.#keys.processes);
+    const k = this.#keys;
+    const [registered, takeoverErrors] = await Promise.all([
+      this.#client.hgetall(k.processes),
+      this.#client.hgetall(k.takeoverErrors),
+    ]);
     const ids = Object.keys(registered);
     if (!ids.length) return [];
     const pipeline = this.#client.pipeline();
-    for (const id of ids) pipeline.pttl(this.#keys.heartbeat(id));
+    for (const id of ids) pipeline.pttl(k.heartbeat(id));
     const ttls = (await pipeline.exec()) ?? [];
     return ids.map((id, i) => {
       const { deadAfter, ...info } = parseInfo(id, registered[id]!);
       const ttl = Number(ttls[i]?.[1] ?? -2);
-      return { ...info, heartbeatAge: ttl > 0 ? Math.max(0, deadAfter - ttl) : null };
+      const alive = ttl > 0;
+      const takeoverError = alive ? undefined : parseTakeoverError(takeoverErrors[id]);
+      return {
+        ...info,
+        heartbeatAge: alive ? Math.max(0, deadAfter - ttl) : null,
+        ...(takeoverError && { takeoverError }),
+      };
     });
+  }
+
+  async recordTakeoverError(deadId: string, error: TakeoverError): Promise<void> {
+    await this.#client.hset(this.#keys.takeoverErrors, deadId, JSON.stringify(error));
   }
 
   async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
@@ -531,6 +546,9 @@ export class RedisStore implements JobStore, AdminStore {
     )) as [number, number, ...Buffer[]];
     const [status, delayed, ...jobs] = reply;
     if (status !== 1) return null;
+    // A failure recorded by an earlier attempt is history now; losing this write only leaves a
+    // note on a process that is no longer listed.
+    this.#client.hdel(k.takeoverErrors, deadId).catch(() => {});
     return { jobs: pairs(jobs), delayed };
   }
 
@@ -751,6 +769,20 @@ function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: number 
     return { ...unknown, ...(JSON.parse(json) as Partial<ProcessInfo & { deadAfter: number }>), id };
   } catch {
     return unknown;
+  }
+}
+
+function parseTakeoverError(json: string | undefined): TakeoverError | undefined {
+  if (!json) return undefined;
+  try {
+    const { message, at, by } = JSON.parse(json) as Partial<TakeoverError>;
+    return {
+      message: typeof message === 'string' ? message : '(no message recorded)',
+      at: typeof at === 'number' ? at : 0,
+      by: typeof by === 'string' ? by : '?',
+    };
+  } catch {
+    return { message: '(an unreadable note)', at: 0, by: '?' };
   }
 }
 
