@@ -11,6 +11,7 @@ export type ToniqErrorCode =
   | 'TONIQ_STOPPED'
   | 'TONIQ_REDIS_UNREACHABLE'
   | 'TONIQ_REDIS_UNAVAILABLE'
+  | 'TONIQ_REDIS_REFUSED'
   | 'TONIQ_JOB_TIMEOUT'
   | 'TONIQ_WORKER_THREW_NON_ERROR'
   | 'TONIQ_CORRUPT_JOB_RECORD'
@@ -92,18 +93,57 @@ export class RedisUnreachableError extends ToniqError {
   }
 }
 
+/**
+ * Redis answered, but refused what toniq needs at start (a database it does not have, writes while
+ * out of memory, a missing permission). Its reply is `cause`.
+ */
+export class RedisRefusedError extends ToniqError {
+  constructor(url: string, action: string, options: { cause: unknown }) {
+    super(
+      'TONIQ_REDIS_REFUSED',
+      `Redis at ${maskRedisUrl(url)} refused to ${action}: ${describeRedisRefusal(options.cause) ?? String(options.cause)}`,
+      options,
+    );
+  }
+}
+
+/**
+ * What an error reply of Redis means and what to do, or undefined when `error` is not an error
+ * reply (a lost connection, a timeout). Matched on the reply's first word, which Redis keeps stable.
+ */
+export function describeRedisRefusal(error: unknown): string | undefined {
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
+  const reply = error.message.replace(/ script: \w+, on @user_script:\d+\.?$/, '');
+  const [word] = reply.split(' ', 1);
+  const hint: Record<string, string> = {
+    OOM: "Redis is out of memory (maxmemory) and refuses writes: free memory, raise maxmemory, or delete keys you don't need.",
+    WRONGTYPE:
+      'A key toniq uses holds a value of another type: another program writes under the same key prefix, or the data is damaged. Use a keyPrefix of its own for toniq.',
+    NOPERM:
+      "The Redis user lacks a permission toniq needs: grant it the commands and keys of toniq's key prefix (ACL SETUSER).",
+    READONLY: 'This Redis is a read-only replica: point toniq at the primary.',
+    NOSCRIPT: 'Redis lost its scripts (a restart or SCRIPT FLUSH); toniq loads them again by itself.',
+    MISCONF: 'Redis cannot persist to disk and refuses writes: see its log (stop-writes-on-bgsave-error).',
+    LOADING: 'Redis is loading its data set after a restart: try again in a moment.',
+  };
+  return `${reply}${/[.!]$/.test(reply) ? '' : '.'}${hint[word ?? ''] ? ` ${hint[word!]}` : ''}`;
+}
+
 /** Redis did not answer a write in time (it is down, restarting or overloaded). Nothing partial is left behind. */
 export class RedisUnavailableError extends ToniqError {
   constructor(action: string, timeoutMs: number, options?: { cause?: unknown }) {
     const reason = options?.cause instanceof Error ? options.cause.message : '';
-    const what = /timed out|timeout/i.test(reason)
-      ? `Redis did not confirm the write within ${timeoutMs} ms`
-      : `Redis is not reachable right now${reason ? ` (${reason})` : ''}`;
+    const refusal = describeRedisRefusal(options?.cause);
+    const what = refusal
+      ? `Redis refused the write: ${refusal}`
+      : /timed out|timeout/i.test(reason)
+        ? `Redis did not confirm the write within ${timeoutMs} ms`
+        : `Redis is not reachable right now${reason ? ` (${reason})` : ''}`;
     super(
       'TONIQ_REDIS_UNAVAILABLE',
       `Could not ${action}: ${what}. ` +
-        `The job was not enqueued and nothing of it is left in Redis; enqueue it again once Redis is back ` +
-        `(toniq reconnects by itself).`,
+        `The job was not enqueued and nothing of it is left in Redis; enqueue it again once Redis ` +
+        (refusal ? 'accepts writes again.' : 'is back (toniq reconnects by itself).'),
       options,
     );
   }

@@ -33,6 +33,7 @@ export {
   JobTimeoutError,
   NoSuchProcessError,
   NotStartedError,
+  RedisRefusedError,
   RedisUnavailableError,
   RedisUnreachableError,
   StoppedError,

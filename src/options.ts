@@ -10,6 +10,7 @@ import type { SerializableClass } from './job/serialization.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { AdminJobStore } from './storage/admin-store.js';
 import { keysFor } from './storage/keys.js';
+import { databaseOfUrl } from './storage/redis/redis-url.js';
 import type { Worker } from './worker.js';
 
 export interface ToniqOptions {
@@ -163,6 +164,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
       `createToniq: redisUrl must start with redis:// or rediss:// (TLS), like redis://127.0.0.1:6379/0; got ${JSON.stringify(resolved.redisUrl)}.`,
     );
   }
+  if (typeof resolved.redisUrl === 'string') databaseOfUrl(resolved.redisUrl); // a database must be a number
   keysFor(resolved.keyPrefix); // throws a clear error for a prefix that cannot be used
   if (!['background', 'inline', 'manual'].includes(resolved.mode)) {
     throw new InvalidOptionsError(

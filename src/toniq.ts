@@ -119,6 +119,19 @@ export class Toniq {
     const warnings = await store.open();
     for (const warning of warnings) o.logger.warn({}, warning);
     this.#store = store;
+    try {
+      await this.#startRuntime(store);
+    } catch (error) {
+      // Nothing may stay connected after a failed start: the app can fix the cause and start again.
+      this.#store = undefined;
+      await this.#presence?.leave().catch(() => {});
+      await store.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #startRuntime(store: AdminJobStore): Promise<void> {
+    const o = this.#o;
     const runner = new JobRunner({
       store,
       processId: o.processId,

@@ -89,7 +89,9 @@ export class Presence {
           this.#takeover.pause();
           logger.error(
             { err: error },
-            `Could not refresh the heartbeat of this process: ${error.message}. Trying again.`,
+            `Could not refresh the heartbeat of this process: ${error.message}. Trying again. ` +
+              `While it fails, other processes see this one as dead after deadAfter (${deadAfter} ms) and take its ` +
+              `jobs over, so jobs running here may run twice.`,
           );
         },
         onRecovered: () => {

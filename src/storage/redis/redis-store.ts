@@ -11,7 +11,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
-import { maskRedisUrl, RedisUnreachableError } from '../../errors.js';
+import {
+  describeRedisRefusal,
+  maskRedisUrl,
+  RedisRefusedError,
+  RedisUnreachableError,
+} from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
@@ -30,6 +35,7 @@ import type {
 } from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
 import type { KeepaliveThreadData } from './keepalive-thread.js';
+import { databaseOfUrl } from './redis-url.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
@@ -80,6 +86,7 @@ export class RedisStore implements JobStore, AdminStore {
     } catch (error) {
       throw new RedisUnreachableError('(the URL provider function threw)', { cause: error });
     }
+    const database = databaseOfUrl(this.#url);
     const redis = new Redis(this.#url, {
       lazyConnect: true,
       // Fail fast while disconnected instead of queueing: enqueue must answer within a bounded time.
@@ -120,12 +127,35 @@ export class RedisStore implements JobStore, AdminStore {
       throw new RedisUnreachableError(this.#url, { cause: lastError ?? error });
     }
     this.#wasDown = false;
+    if (database !== 0) {
+      // ioredis selected it already, but reports a refusal only as an 'error' event: ask again to hear it.
+      try {
+        await redis.select(database);
+      } catch (error) {
+        redis.disconnect();
+        throw new RedisRefusedError(this.#url, `select database ${database}`, { cause: error });
+      }
+    }
     this.#redis = defineScripts(redis);
     return this.#checkServer();
   }
 
   async #checkServer(): Promise<string[]> {
     const warnings: string[] = [];
+    try {
+      const memory = await this.#client.info('memory');
+      const used = Number(/^used_memory:(\d+)/m.exec(memory)?.[1]);
+      const max = Number(/^maxmemory:(\d+)/m.exec(memory)?.[1]);
+      if (max > 0 && used >= max * 0.9) {
+        warnings.push(
+          `Redis uses ${Math.round((used / max) * 100)}% of its maxmemory (${used} of ${max} bytes). Once full it refuses ` +
+            `every write: enqueue fails, this process's heartbeat stops and other processes take its jobs over. ` +
+            `Free memory or raise maxmemory now.`,
+        );
+      }
+    } catch {
+      // INFO may be disabled on managed services; nothing to check then.
+    }
     try {
       const reply = (await this.#client.config('GET', 'maxmemory-policy')) as string[];
       const policy = reply[1];
@@ -417,15 +447,23 @@ export class RedisStore implements JobStore, AdminStore {
 
   async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
     const k = this.#keys;
-    const reply = await this.#client.keepAlive(
-      k.processes,
-      k.heartbeat(info.id),
-      info.id,
-      infoJson(info, deadAfter),
-      deadAfter,
-      Date.now(),
-    );
-    return reply === 1;
+    try {
+      const reply = await this.#client.keepAlive(
+        k.processes,
+        k.heartbeat(info.id),
+        info.id,
+        infoJson(info, deadAfter),
+        deadAfter,
+        Date.now(),
+      );
+      return reply === 1;
+    } catch (error) {
+      // At start this is the first write: an out-of-memory or permission refusal must say so.
+      if (describeRedisRefusal(error)) {
+        throw new RedisRefusedError(this.#url, 'register this process (its heartbeat)', { cause: error });
+      }
+      throw error;
+    }
   }
 
   async startKeepalive(
