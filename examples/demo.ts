@@ -340,9 +340,10 @@ async function serveAdminUi(toniq: Toniq): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Jobs left by an earlier run that was interrupted would show up in the failed list. Removed
+  // before start: deleting a started process's registration would make it look taken over.
+  await removeDemoKeys().catch(() => 0);
   const { toniq, onRedis } = await startToniq();
-  // Jobs left by an earlier run that was interrupted would show up in the failed list.
-  if (onRedis) await removeDemoKeys();
   try {
     await tour(toniq);
     if (!process.argv.includes('--no-ui')) await serveAdminUi(toniq);
