@@ -17,6 +17,7 @@ export type {
   JobSummary,
   ProcessStats,
   Stats,
+  TakeoverFailure,
   Throughput,
   WorkerStats,
 } from './admin/admin-types.js';

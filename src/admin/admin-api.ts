@@ -282,6 +282,9 @@ export class Admin {
       running,
       waiting,
       delayed: process.delayed,
+      ...(process.takeoverError && {
+        takeoverError: { ...process.takeoverError, at: new Date(process.takeoverError.at) },
+      }),
     };
   }
 

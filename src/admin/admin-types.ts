@@ -41,6 +41,19 @@ export interface ProcessStats {
   running: number;
   waiting: number;
   delayed: number;
+  /**
+   * Set on a dead process whose jobs could not be taken over (a damaged key, a failing script):
+   * what went wrong, when, and which process tried. Takeover keeps trying; fix or delete its keys.
+   */
+  takeoverError?: TakeoverFailure;
+}
+
+/** Why the jobs of a dead process could not be taken over. */
+export interface TakeoverFailure {
+  message: string;
+  at: Date;
+  /** The id of the process that tried. */
+  by: string;
 }
 
 export interface Stats {

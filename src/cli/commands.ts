@@ -52,6 +52,16 @@ function processTable(processes: readonly ProcessStats[], now: number): string {
     },
     ...countColumns<ProcessStats>(['running', 'waiting', 'delayed']),
     { header: 'WORKERS', value: (p) => oneLine(p.workers.join(', '), 80) },
+    // Only when some process has one, so the usual table stays narrow.
+    ...(processes.some((p) => p.takeoverError)
+      ? [
+          {
+            header: 'NOTE',
+            value: (p: ProcessStats) =>
+              p.takeoverError ? oneLine(`takeover failed: ${p.takeoverError.message}`, 80) : '',
+          },
+        ]
+      : []),
   ]);
 }
 

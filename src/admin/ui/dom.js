@@ -120,10 +120,22 @@ export function listHref(state, { worker, search, page } = {}) {
 }
 
 export function processStatus(p) {
-  return h(
+  const badge = h(
     'span',
     { className: `badge ${p.alive ? 'badge-alive' : 'badge-dead'}`, 'data-testid': 'process-status' },
     p.alive ? 'alive' : 'dead',
+  );
+  if (!p.takeoverError) return badge;
+  // A dead process whose jobs cannot be taken over must not look like one about to be.
+  return h(
+    'span',
+    {},
+    badge,
+    h(
+      'div',
+      { className: 'takeover-error', 'data-testid': 'takeover-error' },
+      `Takeover failed: ${p.takeoverError.message}`,
+    ),
   );
 }
 
