@@ -11,6 +11,7 @@ import { consoleLogger, type Logger } from './logger.js';
 import type { AdminJobStore } from './storage/admin-store.js';
 import { keysFor } from './storage/keys.js';
 import { databaseOfUrl } from './storage/redis/redis-url.js';
+import { type DurationRange, durationProblem } from './timers.js';
 import type { Worker } from './worker.js';
 
 export interface ToniqOptions {
@@ -61,7 +62,10 @@ export interface ToniqOptions {
   enqueueTimeout?: number;
   /** How often to look for due delayed jobs added by others, in ms. Default: 1000. */
   delayedJobsPollInterval?: number;
-  /** How long stop() waits for running jobs when not told, in ms. Default: 30 000. */
+  /**
+   * How long stop() waits for running jobs when not told, in ms; `Infinity` waits for them
+   * however long they take. Default: 30 000.
+   */
   stopTimeout?: number;
   /**
    * How often this process refreshes its heartbeat in Redis, in ms (from a worker thread, so a
@@ -79,7 +83,7 @@ export interface ToniqOptions {
   /**
    * How long the main event loop may make no progress before the heartbeat stops, so that a hung
    * process is taken over, in ms. Default: 300 000 (5 minutes). CPU-heavy jobs that block the
-   * loop for less than this keep their process alive.
+   * loop for less than this keep their process alive. `Infinity` never stops the heartbeat.
    */
   maxEventLoopStall?: number;
   /**
@@ -112,17 +116,22 @@ export const KNOWN_OPTIONS = [
   'now',
 ] as const;
 
-/** The options that are durations in milliseconds: each must be a positive, finite number. */
-const MILLISECOND_OPTIONS = [
-  'enqueueTimeout',
-  'delayedJobsPollInterval',
-  'stopTimeout',
-  'heartbeatInterval',
-  'deadAfter',
-  'takeoverCheckInterval',
-  'maxEventLoopStall',
-  'orphanCheckInterval',
-] as const satisfies readonly (typeof KNOWN_OPTIONS)[number][];
+/**
+ * The options that are durations in milliseconds, and what each allows beyond a number from 1 to
+ * MAX_TIMER_DELAY (they feed timers, which hold no more). stopTimeout may be 0 (do not wait) or
+ * Infinity (wait for the running jobs however long they take); maxEventLoopStall may be
+ * Infinity (never stop the heartbeat of a stalled process), since it is compared, not waited.
+ */
+const MILLISECOND_OPTIONS = {
+  enqueueTimeout: {},
+  delayedJobsPollInterval: {},
+  stopTimeout: { allowZero: true, allowInfinity: true },
+  heartbeatInterval: {},
+  deadAfter: {},
+  takeoverCheckInterval: {},
+  maxEventLoopStall: { allowInfinity: true },
+  orphanCheckInterval: {},
+} as const satisfies Partial<Record<(typeof KNOWN_OPTIONS)[number], DurationRange>>;
 
 export type ResolvedOptions = Required<Omit<ToniqOptions, 'store'>> & { store: AdminJobStore | undefined };
 
@@ -176,13 +185,9 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
       `createToniq: processId must be a non-empty string without spaces or braces, got ${JSON.stringify(resolved.processId)}.`,
     );
   }
-  for (const key of MILLISECOND_OPTIONS) {
-    const value = resolved[key];
-    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-      throw new InvalidOptionsError(
-        `createToniq: ${key} must be a positive number of milliseconds, got ${String(value)}.`,
-      );
-    }
+  for (const [key, allowed] of Object.entries(MILLISECOND_OPTIONS)) {
+    const problem = durationProblem(resolved[key as keyof typeof MILLISECOND_OPTIONS], allowed);
+    if (problem) throw new InvalidOptionsError(`createToniq: ${key} ${problem}.`);
   }
   if (resolved.deadAfter < resolved.heartbeatInterval * 2) {
     throw new InvalidOptionsError(

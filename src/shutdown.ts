@@ -2,6 +2,8 @@
  * Graceful shutdown on SIGTERM / SIGINT, for apps that want toniq to handle it: a PaaS sends
  * SIGTERM before it restarts a process, and the jobs still running are handed over.
  */
+import { InvalidOptionsError } from './errors.js';
+import { durationProblem } from './timers.js';
 import type { Toniq } from './toniq.js';
 
 export interface StopOnSignalsOptions {
@@ -20,6 +22,11 @@ export interface StopOnSignalsOptions {
  * @example stopOnSignals(toniq, { timeout: 10_000 });
  */
 export function stopOnSignals(toniq: Toniq, options: StopOnSignalsOptions = {}): () => void {
+  const problem = durationProblem(options.timeout, { allowZero: true, allowInfinity: true, max: Infinity });
+  if (options.timeout !== undefined && problem) {
+    // Said now, not when the signal comes and the app is going down.
+    throw new InvalidOptionsError(`stopOnSignals: timeout ${problem}.`);
+  }
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const handler = (signal: NodeJS.Signals) => {
     remove();

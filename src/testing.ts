@@ -4,7 +4,9 @@
  * - waitForJob: resolves with a job's final outcome (finished, or failed after its retries).
  */
 
+import { InvalidOptionsError } from './errors.js';
 import type { FailedJob, Job } from './job/job.js';
+import { clearLongTimeout, durationProblem, setLongTimeout } from './timers.js';
 import type { Toniq } from './toniq.js';
 
 export { MemoryStore } from './storage/memory-store.js';
@@ -26,6 +28,8 @@ export function waitForJob(
   options: { timeout?: number } = {},
 ): Promise<JobOutcome> {
   const timeout = options.timeout ?? 10_000;
+  const problem = durationProblem(timeout, { max: Infinity, allowInfinity: true });
+  if (problem) return Promise.reject(new InvalidOptionsError(`waitForJob: options.timeout ${problem}.`));
   // Outcomes seen before the id is known (the enqueue promise has not resolved yet).
   const early = new Map<string, JobOutcome>();
   let id: string | undefined;
@@ -39,14 +43,14 @@ export function waitForJob(
     };
     const onFinished = (finished: Job) => settle({ state: 'finished', job: finished });
     const onFailed = (failed: FailedJob, error: Error) => settle({ state: 'failed', job: failed, error });
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       done();
       reject(
         new Error(`Job #${id ?? '(not yet enqueued)'} neither finished nor failed within ${timeout} ms.`),
       );
     }, timeout);
     function done() {
-      clearTimeout(timer);
+      clearLongTimeout(timer);
       toniq.events.off('finished', onFinished);
       toniq.events.off('failed', onFailed);
     }

@@ -33,6 +33,7 @@ import { StatsReporter } from './runtime/stats-reporter.js';
 import type { AdminJobStore } from './storage/admin-store.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
+import { durationProblem } from './timers.js';
 import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
 
 export interface EnqueueOptions {
@@ -55,7 +56,10 @@ export type EnqueueArgs<Args> = undefined extends Args
   : [args: Args, options: EnqueueOptions] | [args: Args];
 
 export interface StopOptions {
-  /** How long to wait for running jobs, in ms; the rest stay persisted. Default: the `stopTimeout` option (30 s). */
+  /**
+   * How long to wait for running jobs, in ms (any length; `Infinity` waits for them however long
+   * they take); the rest stay persisted. Default: the `stopTimeout` option (30 s).
+   */
   timeout?: number;
 }
 
@@ -209,6 +213,12 @@ export class Toniq {
    * `timeout`, and leaves the rest persisted for the next start or a takeover.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    // Checked before anything stops: a bad timeout must not abandon running jobs (2³¹ ms or
+    // Infinity used to become a 1 ms timer).
+    const problem = durationProblem(options?.timeout, { allowZero: true, allowInfinity: true, max: Infinity });
+    if (options?.timeout !== undefined && problem) {
+      return Promise.reject(new InvalidOptionsError(`stop: options.timeout ${problem}. Nothing was stopped.`));
+    }
     // A second call gets the first call's promise: it too resolves once everything is stopped.
     this.#stopping ??= this.#stop(options);
     return this.#stopping;

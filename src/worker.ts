@@ -6,6 +6,7 @@ import { InvalidOptionsError } from './errors.js';
 import type { Job } from './job/job.js';
 import type { RetryStrategy } from './job/retry-strategies.js';
 import type { Logger } from './logger.js';
+import { durationProblem } from './timers.js';
 
 /** What a worker's perform function gets besides its arguments. */
 export interface JobContext<Args = unknown> {
@@ -78,12 +79,12 @@ export interface WorkerOptions<Args> {
   retry?: RetryStrategy;
   /**
    * Milliseconds after which a running job is failed with JobTimeoutError and `ctx.signal` is
-   * aborted. Default: none (a job may run for ever).
+   * aborted; any length, `Infinity` being the same as none. Default: none (a job may run for ever).
    * @example { timeout: 30_000 }
    */
   timeout?: number;
   /**
-   * Milliseconds after which a still running job logs a warning. Default: 60 000.
+   * Milliseconds after which a still running job logs a warning; `Infinity` never warns. Default: 60 000.
    * @example { warnAfter: 5 * 60_000 }
    */
   warnAfter?: number;
@@ -144,15 +145,14 @@ export function defineWorker<Args = undefined>(
       `defineWorker('${name}'): maxConcurrency must be an integer ≥ 1, got ${String(maxConcurrency)}.`,
     );
   }
+  // Both may be as long as wanted: a timeout longer than a timer holds is waited in steps, and
+  // warnAfter is compared, not waited. Infinity is "no timeout" and "never warn".
   for (const [key, value] of [
     ['timeout', timeout],
     ['warnAfter', warnAfter],
   ] as const) {
-    if (value !== undefined && !(typeof value === 'number' && value > 0)) {
-      throw new InvalidOptionsError(
-        `defineWorker('${name}'): ${key} must be a number of milliseconds > 0, got ${String(value)}.`,
-      );
-    }
+    const problem = value === undefined ? undefined : durationProblem(value, { max: Infinity, allowInfinity: true });
+    if (problem) throw new InvalidOptionsError(`defineWorker('${name}'): ${key} ${problem}.`);
   }
   if (retry !== undefined && typeof retry?.delayAfterFailure !== 'function') {
     throw new InvalidOptionsError(

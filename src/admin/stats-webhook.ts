@@ -5,6 +5,7 @@
  */
 import { InvalidOptionsError } from '../errors.js';
 import { consoleLogger, type Logger } from '../logger.js';
+import { durationProblem } from '../timers.js';
 import type { Admin } from './admin-api.js';
 
 export interface StatsWebhookOptions {
@@ -42,9 +43,11 @@ export function startStatsWebhook(admin: Admin, options: StatsWebhookOptions): S
     );
   }
   const interval = options.interval ?? 10_000;
-  if (!Number.isFinite(interval) || interval < 100) {
-    throw new InvalidOptionsError(`startStatsWebhook: interval is in ms and at least 100; got ${interval}.`);
-  }
+  const intervalProblem = durationProblem(interval, { min: 100 });
+  if (intervalProblem) throw new InvalidOptionsError(`startStatsWebhook: interval ${intervalProblem}.`);
+  const timeout = options.timeout ?? 5000;
+  const timeoutProblem = durationProblem(timeout);
+  if (timeoutProblem) throw new InvalidOptionsError(`startStatsWebhook: timeout ${timeoutProblem}.`);
   const logger = options.logger ?? consoleLogger();
   let failing = false;
 
@@ -55,7 +58,7 @@ export function startStatsWebhook(admin: Admin, options: StatsWebhookOptions): S
         method: 'POST',
         headers: { 'content-type': 'application/json', ...options.headers },
         body: JSON.stringify(stats),
-        signal: AbortSignal.timeout(options.timeout ?? 5000),
+        signal: AbortSignal.timeout(timeout),
       });
       await response.arrayBuffer();
       if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}`);

@@ -17,6 +17,7 @@ import type { RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
+import { clearLongTimeout, type LongTimeout, setLongTimeout } from '../timers.js';
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
@@ -432,14 +433,15 @@ export class JobRunner {
   /** Resolves when no job runs or waits, or after `timeout` ms; returns whether it became idle. */
   async waitUntilIdle(timeout: number): Promise<boolean> {
     if (this.#isIdle()) return true;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimeout | undefined;
     const idle = await Promise.race([
       new Promise<boolean>((resolve) => this.#idleWaiters.push(() => resolve(true))),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeout);
+        // Any length: Infinity waits for ever, 2³¹ ms or more must not become 1 ms.
+        timer = setLongTimeout(() => resolve(false), timeout);
       }),
     ]);
-    clearTimeout(timer);
+    clearLongTimeout(timer);
     return idle;
   }
 

@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import { JobTimeoutError, WorkerThrewNonErrorError } from '../errors.js';
 import type { Job } from '../job/job.js';
 import type { Logger } from '../logger.js';
+import { clearLongTimeout, setLongTimeout } from '../timers.js';
 import type { Worker } from '../worker.js';
 
 export type Outcome = { ok: true } | { ok: false; error: Error };
@@ -74,25 +75,26 @@ export function performJob(worker: Worker<any>, attempt: Attempt): Outcome | Pro
   }
   if (!isThenable(running)) return FINISHED;
   const timeout = worker.options.timeout;
-  if (timeout === undefined) {
+  if (timeout === undefined || timeout === Infinity) {
     return Promise.resolve(running).then(
       () => FINISHED,
       (thrown: unknown) => ({ ok: false, error: toError(thrown) }),
     );
   }
   return new Promise<Outcome>((resolve) => {
-    const timer = setTimeout(() => {
+    // A long timeout: a plain setTimeout would turn 2³¹ ms or more into 1 ms.
+    const timer = setLongTimeout(() => {
       const error = new JobTimeoutError(job.worker, job.id, timeout);
       attempt.abort(error);
       resolve({ ok: false, error });
     }, timeout);
     Promise.resolve(running).then(
       () => {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve(FINISHED);
       },
       (thrown: unknown) => {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve({ ok: false, error: toError(thrown) });
       },
     );
