@@ -16,7 +16,9 @@ export type ToniqErrorCode =
   | 'TONIQ_WORKER_THREW_NON_ERROR'
   | 'TONIQ_CORRUPT_JOB_RECORD'
   | 'TONIQ_JOB_NOT_FOUND'
-  | 'TONIQ_NO_SUCH_PROCESS';
+  | 'TONIQ_NO_SUCH_PROCESS'
+  | 'TONIQ_BAD_RETRY_STRATEGY'
+  | 'TONIQ_RAN_UNPERSISTED';
 
 export class ToniqError extends Error {
   readonly code: ToniqErrorCode;
@@ -214,5 +216,56 @@ export class NoSuchProcessError extends ToniqError {
       'TONIQ_NO_SUCH_PROCESS',
       `${message} Call toniq.processes() to see the live processes and their workers.`,
     );
+  }
+}
+
+/**
+ * A retry strategy answered something other than a delay it may give (a number of ms from 0 to
+ * MAX_RETRY_DELAY) or null (give up), or threw. The job goes to the failed list with this error
+ * rather than be parked for ever or given up on silently; the attempt's own error is `cause`.
+ */
+export class RetryStrategyError extends ToniqError {
+  readonly worker: string;
+  /** What the strategy returned (or threw). */
+  readonly answer: unknown;
+  constructor(
+    worker: string,
+    strategy: string,
+    attempt: number,
+    answer: string,
+    maxDelay: number,
+    options: { cause: unknown; answer: unknown },
+  ) {
+    const failure = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);
+    super(
+      'TONIQ_BAD_RETRY_STRATEGY',
+      `The retry strategy of worker "${worker}" (${strategy}) ${answer} after attempt ${attempt} failed (${failure}). ` +
+        `A strategy must return a number of milliseconds from 0 to ${maxDelay} (365 days), or null to give up. ` +
+        `The job was moved to the failed list instead of being retried: fix the strategy, then retry the job from there.`,
+      { cause: options.cause },
+    );
+    this.worker = worker;
+    this.answer = options.answer;
+  }
+}
+
+/**
+ * A job with `persist: 'while-running'` started at once, but Redis did not take its write: the
+ * job ran (or is running) in this process with no copy in Redis. Do not enqueue it again, or it
+ * runs twice. Its retries, if any, stay in this process's memory.
+ */
+export class RanUnpersistedError extends ToniqError {
+  readonly jobId: string;
+  constructor(jobId: string, worker: string, options: { cause: RedisUnavailableError }) {
+    super(
+      'TONIQ_RAN_UNPERSISTED',
+      `Job #${jobId} (${worker}) was started at once (persist: 'while-running'), but Redis did not take its write: ` +
+        `${options.cause.message.replace(/ The job was not enqueued.*$/, '')} ` +
+        `The job ran or is running in this process all the same, with no copy in Redis: do NOT enqueue it again, or it ` +
+        `runs twice. Its retries, if it fails, stay in this process's memory, and it is lost if this process dies. ` +
+        `Use persist: 'before-run' for jobs that must be written before they run.`,
+      options,
+    );
+    this.jobId = jobId;
   }
 }

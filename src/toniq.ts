@@ -33,7 +33,7 @@ import { StatsReporter } from './runtime/stats-reporter.js';
 import type { AdminJobStore } from './storage/admin-store.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
-import { durationProblem } from './timers.js';
+import { durationProblem, MAX_DATE_MS } from './timers.js';
 import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
 
 export interface EnqueueOptions {
@@ -265,7 +265,7 @@ export class Toniq {
         ]);
       }
       checkEnqueueOptions(options);
-      const delayFor = checkDelay(options?.delayFor);
+      const delayFor = checkDelay(options?.delayFor, this.#o.now());
       const persist = checkPersist(options?.persist ?? registered.options.persist, delayFor);
       if (persist === 'none') return this.#enqueueUnpersisted(registered, args);
       return this.#enqueuePersisted(store, registered, args, delayFor, persist);
@@ -395,7 +395,7 @@ export class Toniq {
         options,
       );
     }
-    const delayFor = checkDelay(options?.delayFor);
+    const delayFor = checkDelay(options?.delayFor, this.#o.now());
     const target = (await store.listProcesses()).find((process) => process.id === processId);
     if (!target || target.heartbeatAge === null) {
       throw new NoSuchProcessError(`Cannot enqueue onto process ${processId}: no live process has that id.`);
@@ -678,15 +678,20 @@ export function createToniq(options: ToniqOptions = {}): Toniq {
   return new Toniq(options);
 }
 
-function checkDelay(delayFor: unknown): number {
+/**
+ * A delay must give a due time a Date can hold (up to 8.64e15 ms, the year 275760): beyond it,
+ * `job.dueAt` would be an Invalid Date. Infinity is the documented "hold until flushed".
+ */
+function checkDelay(delayFor: unknown, now: number): number {
   if (delayFor === undefined) return 0;
-  if (typeof delayFor !== 'number' || Number.isNaN(delayFor) || delayFor < 0) {
+  const problem = durationProblem(delayFor, { allowZero: true, allowInfinity: true, max: MAX_DATE_MS - now });
+  if (problem) {
     throw new InvalidArgumentsError(
       'options.delayFor',
-      `options.delayFor must be a number of milliseconds ≥ 0, or Infinity to hold the job until flushDelayedJobs(); got ${String(delayFor)}. Nothing was enqueued.`,
+      `options.delayFor ${problem} (Infinity holds the job until flushDelayedJobs(); a finite delay must end before the largest date, 8.64e15 ms since 1970). Nothing was enqueued.`,
     );
   }
-  return delayFor;
+  return delayFor as number;
 }
 
 const KNOWN_ENQUEUE_OPTIONS = ['delayFor', 'persist'];

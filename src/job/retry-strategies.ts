@@ -7,10 +7,31 @@ import { InvalidOptionsError } from '../errors.js';
 export interface RetryStrategy {
   /**
    * Called after attempt number `attempt` (1 for the first run) failed.
-   * Returns the milliseconds to wait before the next attempt, or `null` to give up and move the
-   * job to the failed list.
+   * Returns the milliseconds to wait before the next attempt (a number from 0 to
+   * MAX_RETRY_DELAY, 365 days), or `null` to give up and move the job to the failed list.
+   * Anything else (a string, NaN, a negative number, Infinity, more than 365 days, an object),
+   * or a throw, moves the job to the failed list with a RetryStrategyError that says what the
+   * strategy answered.
    */
   delayAfterFailure(attempt: number, error: unknown): number | null;
+}
+
+/** The longest wait a retry strategy may ask for: 365 days, in ms. */
+export const MAX_RETRY_DELAY = 365 * 24 * 60 * 60 * 1000;
+
+/** What is wrong with a strategy's answer, as "returned …", or undefined when it is valid. */
+export function retryAnswerProblem(answer: unknown): string | undefined {
+  if (answer === null) return undefined;
+  if (typeof answer === 'number' && answer >= 0 && answer <= MAX_RETRY_DELAY) return undefined;
+  const shown =
+    typeof answer === 'string'
+      ? `the string ${JSON.stringify(answer)}`
+      : typeof answer === 'number' || typeof answer === 'bigint' || answer === undefined
+        ? String(answer)
+        : typeof answer === 'object'
+          ? `an ${Array.isArray(answer) ? 'array' : 'object'}`
+          : `a ${typeof answer}`;
+  return `returned ${shown}`;
 }
 
 /**

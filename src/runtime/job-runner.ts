@@ -9,11 +9,11 @@
  * the job stays persisted meanwhile, so at worst it runs again.
  */
 import { inspect } from 'node:util';
-import { StoppedError, UnknownWorkerError } from '../errors.js';
+import { RetryStrategyError, StoppedError, UnknownWorkerError } from '../errors.js';
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from '../events.js';
 import { type FailedJob, type Job, toJobError } from '../job/job.js';
 import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from '../job/job-record.js';
-import type { RetryStrategy } from '../job/retry-strategies.js';
+import { MAX_RETRY_DELAY, type RetryStrategy, retryAnswerProblem } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
@@ -210,13 +210,14 @@ export class JobRunner {
       this.#finishedCount++;
       this.#emit('finished', job);
     } else {
-      const delay = retryable ? this.#retryDelay(worker.name, job.attempt, outcome.error) : null;
-      if (delay !== null && delay >= 0) {
+      const answer = retryable ? this.#retryDelay(worker.name, job.attempt, outcome.error) : null;
+      if (typeof answer === 'number') {
         const next = { ...job, attempt: job.attempt + 1 };
-        this.#emit('retrying', job, outcome.error, new Date(this.#o.now() + delay));
-        setTimeout(() => void this.runUnpersisted(worker, next, { retryable }), delay);
+        this.#emit('retrying', job, outcome.error, new Date(this.#o.now() + answer));
+        // Up to 365 days: longer than one timer holds.
+        setLongTimeout(() => void this.runUnpersisted(worker, next, { retryable }), answer);
       } else {
-        this.#reportFailure(job, outcome.error, this.#o.now());
+        this.#reportFailure(job, answer ?? outcome.error, this.#o.now());
       }
     }
     this.#notifyIfIdle();
@@ -263,10 +264,12 @@ export class JobRunner {
       this.#emit('finished', job);
       return outcome;
     }
-    const error = outcome.error;
-    const delay = retryable ? this.#retryDelay(record.worker, record.attempt, error) : null;
+    let error = outcome.error;
+    const answer = retryable ? this.#retryDelay(record.worker, record.attempt, error) : null;
+    if (answer instanceof RetryStrategyError) error = answer;
+    const delay = typeof answer === 'number' ? answer : null;
     // The record keeps the arguments' stored bytes, so what the worker changed in its copy is not written.
-    if (delay !== null && delay >= 0) {
+    if (delay !== null) {
       const dueAt = now() + delay;
       const next: JobRecord = { ...record, attempt: record.attempt + 1 };
       delete next.failed;
@@ -296,18 +299,35 @@ export class JobRunner {
     return outcome;
   }
 
-  /** The wait before the next attempt after `attempt` failed, or null to give up. */
-  #retryDelay(workerName: string, attempt: number, error: Error): number | null {
-    const strategy = this.#o.workers.get(workerName)?.options.retry ?? this.#o.retry;
+  /**
+   * The wait before the next attempt after `attempt` failed, null to give up, or a
+   * RetryStrategyError when the strategy threw or answered something else: the job then goes to
+   * the failed list with that error, not parked for ever (Infinity), due at a concatenated time
+   * ('100'), or quietly given up on (-1, NaN).
+   */
+  #retryDelay(workerName: string, attempt: number, error: Error): number | null | RetryStrategyError {
+    const own = this.#o.workers.get(workerName)?.options.retry;
+    const strategy = own ?? this.#o.retry;
+    const kind = strategy?.constructor?.name;
+    const name =
+      (own ? "its own, defineWorker's retry option" : "the toniq instance's retry option") +
+      (kind && kind !== 'Object' ? `, a ${kind}` : '');
+    let answer: unknown;
     try {
-      return strategy.delayAfterFailure(attempt, error);
-    } catch (strategyError) {
-      this.#o.logger.error(
-        { err: strategyError },
-        `The retry strategy of ${workerName} threw; failing the job without retry.`,
-      );
-      return null;
+      answer = strategy.delayAfterFailure(attempt, error);
+    } catch (thrown) {
+      const shown = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+      return new RetryStrategyError(workerName, name, attempt, `threw ${shown}`, MAX_RETRY_DELAY, {
+        cause: error,
+        answer: thrown,
+      });
     }
+    const problem = retryAnswerProblem(answer);
+    if (!problem) return answer as number | null;
+    return new RetryStrategyError(workerName, name, attempt, problem, MAX_RETRY_DELAY, {
+      cause: error,
+      answer,
+    });
   }
 
   /** Logs a job that used up its retries, with its arguments as util.inspect shows them, and emits failed. */
