@@ -34,9 +34,11 @@ export {
   JobTimeoutError,
   NoSuchProcessError,
   NotStartedError,
+  RanUnpersistedError,
   RedisRefusedError,
   RedisUnavailableError,
   RedisUnreachableError,
+  RetryStrategyError,
   StoppedError,
   ToniqError,
   UnknownWorkerError,
@@ -45,7 +47,12 @@ export {
 export type { ToniqEventEmitter, ToniqEvents } from './events.js';
 export type { FailedJob, Job, JobError } from './job/job.js';
 export type { RetryStrategy } from './job/retry-strategies.js';
-export { noRetry, retryWithIncreasingDelay, retryWithoutDelay } from './job/retry-strategies.js';
+export {
+  MAX_RETRY_DELAY,
+  noRetry,
+  retryWithIncreasingDelay,
+  retryWithoutDelay,
+} from './job/retry-strategies.js';
 export type { SerializableClass } from './job/serialization.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';

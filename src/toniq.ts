@@ -15,6 +15,7 @@ import {
   JobNotFoundError,
   NoSuchProcessError,
   NotStartedError,
+  RanUnpersistedError,
   RedisUnavailableError,
   StoppedError,
   UnknownWorkerError,
@@ -251,7 +252,10 @@ export class Toniq {
   /**
    * Persists a job and runs it in this process. Resolves with the job once it is persisted;
    * rejects with InvalidArgumentsError (nothing persisted) when the arguments cannot reach the
-   * worker unchanged, and RedisUnavailableError when Redis does not confirm in time.
+   * worker unchanged, and RedisUnavailableError when Redis does not confirm in time (nothing
+   * ran: enqueue again later). With `persist: 'while-running'` the job starts before Redis
+   * confirms, so that failure rejects with RanUnpersistedError instead: the job ran or runs here
+   * without a copy in Redis, and must not be enqueued again.
    */
   enqueue<Args>(worker: Worker<Args>, ...[args, options]: EnqueueArgs<Args>): Promise<Job<Args>> {
     // Not async: the checks throw synchronously into a rejection, and a job with persist: 'none'
@@ -298,7 +302,16 @@ export class Toniq {
     if (persist === 'while-running' && this.#o.mode === 'background') {
       const written = store.addJobs(this.#o.processId, [stored]);
       void this.#runner!.run(stored, { record, detached: true });
-      await this.#persisted('enqueue a job', written);
+      try {
+        await this.#persisted('enqueue a job', written);
+      } catch (error) {
+        // Starting at once is the point of this mode, so the job runs already: the rejection must
+        // say so, or following RedisUnavailableError's advice (enqueue it again) runs it twice.
+        // The store undoes a write that lands late, so the job is now this process's alone,
+        // like one with persist: 'none' (retries in memory, no failed-list entry).
+        this.#runner!.ranUnpersisted(id);
+        throw new RanUnpersistedError(id, registered.name, { cause: error as RedisUnavailableError });
+      }
       this.#emit('enqueued', job);
       return job;
     }

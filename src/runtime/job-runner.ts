@@ -75,6 +75,17 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Jobs that started before their first write (persist: 'while-running') whose write failed:
+   * they are in memory only, so their outcome is not written, and a retry stays in memory.
+   */
+  readonly #unpersisted = new Set<string>();
+
+  /** A job started with persist: 'while-running' could not be written: see #unpersisted. */
+  ranUnpersisted(id: string): void {
+    if (this.#active.has(id) || this.#settling.has(id)) this.#unpersisted.add(id);
+  }
+
   /** Whether a job is running, waiting, or has its outcome being written here. */
   isKnown(id: string): boolean {
     return this.#active.has(id) || this.#settling.has(id);
@@ -256,6 +267,7 @@ export class JobRunner {
     const { store, processId, now } = this.#o;
     // No longer active: a retry may come back through the delayed jobs before this call returns.
     this.#active.delete(record.id);
+    if (this.#unpersisted.has(record.id)) return this.#settleInMemory(record, job, outcome, retryable);
     this.#settling.add(record.id);
     if (outcome.ok) {
       // Settling until Redis confirms the removal, so that an orphan check does not run it again.
@@ -273,10 +285,14 @@ export class JobRunner {
       const dueAt = now() + delay;
       const next: JobRecord = { ...record, attempt: record.attempt + 1 };
       delete next.failed;
-      const moved = await this.#persist(`schedule the retry of job #${record.id}`, () =>
-        store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
+      const moved = await this.#persist(
+        `schedule the retry of job #${record.id}`,
+        () => store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
+        // Its first write failed meanwhile (persist: 'while-running'): it is not in Redis to move.
+        () => this.#unpersisted.has(record.id),
       );
       this.#settling.delete(record.id);
+      if (this.#unpersisted.has(record.id)) return this.#settleInMemory(record, job, outcome, retryable);
       if (moved === false) this.#warnTakenOver(record);
       if (moved) {
         this.#o.onRetryScheduled(dueAt);
@@ -365,13 +381,28 @@ export class JobRunner {
     return { ok: false, error };
   }
 
-  /** Tries a store call until it lands; gives up (leaving the job persisted) when toniq stops. */
-  async #persist<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * The outcome of a job that is not in Redis after all (its 'while-running' write failed):
+   * like a job with persist: 'none', a retry waits in memory and a failure is logged and emitted,
+   * not written. Nothing here claims the job "may run twice": it was never taken over.
+   */
+  #settleInMemory(record: JobRecord, job: Job, outcome: Outcome, retryable: boolean): Outcome {
+    this.#unpersisted.delete(record.id);
+    const worker = this.#o.workers.get(record.worker);
+    if (worker) this.#settleUnpersisted(worker, job, retryable, outcome);
+    return outcome;
+  }
+
+  /**
+   * Tries a store call until it lands; gives up (leaving the job persisted) when toniq stops, or
+   * when `abandon` says the call is moot.
+   */
+  async #persist<T>(what: string, call: () => Promise<T>, abandon?: () => boolean): Promise<T | undefined> {
     for (let failures = 0; ; failures++) {
       try {
         return await call();
       } catch (error) {
-        if (this.#stopped) return undefined;
+        if (this.#stopped || abandon?.()) return undefined;
         if (failures === 0)
           this.#o.logger.error({ err: error }, `Could not ${what}; trying again until Redis answers.`);
         await new Promise((resolve) =>
