@@ -133,14 +133,17 @@ export function describeRedisRefusal(error: unknown): string | undefined {
 
 /** Redis did not answer a write in time (it is down, restarting or overloaded). Nothing partial is left behind. */
 export class RedisUnavailableError extends ToniqError {
-  constructor(action: string, timeoutMs: number, options?: { cause?: unknown }) {
+  constructor(action: string, timeoutMs: number, options?: { cause?: unknown; loopBlockedFor?: number }) {
     const reason = options?.cause instanceof Error ? options.cause.message : '';
     const refusal = describeRedisRefusal(options?.cause);
     const what = refusal
       ? `Redis refused the write: ${refusal}`
-      : /timed out|timeout/i.test(reason)
-        ? `Redis did not confirm the write within ${timeoutMs} ms`
-        : `Redis is not reachable right now${reason ? ` (${reason})` : ''}`;
+      : options?.loopBlockedFor
+        ? `its reply was not read within ${timeoutMs} ms because the event loop of this process was blocked for ` +
+          `${options.loopBlockedFor} ms (usually a job's synchronous code), not because Redis was slow`
+        : /timed out|timeout/i.test(reason)
+          ? `Redis did not confirm the write within ${timeoutMs} ms`
+          : `Redis is not reachable right now${reason ? ` (${reason})` : ''}`;
     super(
       'TONIQ_REDIS_UNAVAILABLE',
       `Could not ${action}: ${what}. ` +
@@ -236,7 +239,10 @@ export class RetryStrategyError extends ToniqError {
     maxDelay: number,
     options: { cause: unknown; answer: unknown },
   ) {
-    const failure = options.cause instanceof Error ? `${options.cause.name}: ${options.cause.message}` : String(options.cause);
+    const failure =
+      options.cause instanceof Error
+        ? `${options.cause.name}: ${options.cause.message}`
+        : String(options.cause);
     super(
       'TONIQ_BAD_RETRY_STRATEGY',
       `The retry strategy of worker "${worker}" (${strategy}) ${answer} after attempt ${attempt} failed (${failure}). ` +

@@ -34,7 +34,7 @@ import { StatsReporter } from './runtime/stats-reporter.js';
 import type { AdminJobStore } from './storage/admin-store.js';
 import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
-import { durationProblem, MAX_DATE_MS } from './timers.js';
+import { durationProblem, LoopWatch, MAX_DATE_MS } from './timers.js';
 import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
 
 export interface EnqueueOptions {
@@ -82,6 +82,7 @@ export class Toniq {
   #stats: StatsReporter | undefined;
   #admin: Admin | undefined;
   #stopping: Promise<void> | undefined;
+  #loopWatch: LoopWatch | undefined;
 
   constructor(options: ToniqOptions) {
     this.#o = resolveOptions(options);
@@ -129,6 +130,7 @@ export class Toniq {
     } catch (error) {
       // Nothing may stay connected after a failed start: the app can fix the cause and start again.
       this.#store = undefined;
+      this.#loopWatch?.stop();
       await this.#presence?.leave().catch(() => {});
       await store.close().catch(() => {});
       throw error;
@@ -137,7 +139,11 @@ export class Toniq {
 
   async #startRuntime(store: AdminJobStore): Promise<void> {
     const o = this.#o;
+    const loopWatch = new LoopWatch(o.logger);
+    this.#loopWatch = loopWatch;
+    loopWatch.start();
     const runner = new JobRunner({
+      loopWatch,
       store,
       processId: o.processId,
       workers: this.#workers,
@@ -151,6 +157,7 @@ export class Toniq {
     this.#runner = runner;
     this.#timer = new DelayedJobsTimer({
       store,
+      loopWatch,
       processId: o.processId,
       pollInterval: o.delayedJobsPollInterval,
       now: o.now,
@@ -168,6 +175,7 @@ export class Toniq {
         takeoverCheckInterval: o.takeoverCheckInterval,
         maxEventLoopStall: o.maxEventLoopStall,
         logger: o.logger,
+        loopWatch,
         events: this.events,
         onJobs: (jobs) => runner.runStored(jobs),
         onDelayedJobs: () => timer.notify(0),
@@ -180,6 +188,7 @@ export class Toniq {
         minAge: 2000,
         now: o.now,
         logger: o.logger,
+        loopWatch,
         isKnown: (id) => runner.isKnown(id),
         onOrphans: (jobs) => runner.runStored(jobs),
       });
@@ -216,9 +225,15 @@ export class Toniq {
   stop(options: StopOptions = {}): Promise<void> {
     // Checked before anything stops: a bad timeout must not abandon running jobs (2³¹ ms or
     // Infinity used to become a 1 ms timer).
-    const problem = durationProblem(options?.timeout, { allowZero: true, allowInfinity: true, max: Infinity });
+    const problem = durationProblem(options?.timeout, {
+      allowZero: true,
+      allowInfinity: true,
+      max: Infinity,
+    });
     if (options?.timeout !== undefined && problem) {
-      return Promise.reject(new InvalidOptionsError(`stop: options.timeout ${problem}. Nothing was stopped.`));
+      return Promise.reject(
+        new InvalidOptionsError(`stop: options.timeout ${problem}. Nothing was stopped.`),
+      );
     }
     // A second call gets the first call's promise: it too resolves once everything is stopped.
     this.#stopping ??= this.#stop(options);
@@ -246,6 +261,7 @@ export class Toniq {
     await this.#stats?.stop();
     await this.#presence?.leave();
     await this.#store?.close();
+    this.#loopWatch?.stop();
     this.#state = 'stopped';
   }
 
@@ -668,10 +684,12 @@ export class Toniq {
    * enqueue is needed here; this only turns a failure into the error users are told about.
    */
   async #persisted(action: string, write: Promise<void>): Promise<void> {
+    const startedAt = Date.now();
     try {
       await write;
     } catch (error) {
-      throw new RedisUnavailableError(action, this.#o.enqueueTimeout, { cause: error });
+      const loopBlockedFor = this.#loopWatch?.explain(startedAt, `a write to ${action}`) || undefined;
+      throw new RedisUnavailableError(action, this.#o.enqueueTimeout, { cause: error, loopBlockedFor });
     }
   }
 

@@ -151,7 +151,8 @@ export function defineWorker<Args = undefined>(
     ['timeout', timeout],
     ['warnAfter', warnAfter],
   ] as const) {
-    const problem = value === undefined ? undefined : durationProblem(value, { max: Infinity, allowInfinity: true });
+    const problem =
+      value === undefined ? undefined : durationProblem(value, { max: Infinity, allowInfinity: true });
     if (problem) throw new InvalidOptionsError(`defineWorker('${name}'): ${key} ${problem}.`);
   }
   if (retry !== undefined && typeof retry?.delayAfterFailure !== 'function') {

@@ -31,7 +31,10 @@ describe('configuration', () => {
       () => createToniq({ keyPrefix: '{x}' }),
       /keyPrefix must be a non-empty string without braces/,
     );
-    assert.throws(() => createToniq({ enqueueTimeout: -5 }), /enqueueTimeout must be a number of milliseconds from 1 to 2147483647/);
+    assert.throws(
+      () => createToniq({ enqueueTimeout: -5 }),
+      /enqueueTimeout must be a number of milliseconds from 1 to 2147483647/,
+    );
     assert.throws(
       () => createToniq({ workers: [fixtureWorker, fixtureWorker] }),
       /two workers are named "Fixture"/,

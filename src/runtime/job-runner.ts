@@ -17,7 +17,7 @@ import { MAX_RETRY_DELAY, type RetryStrategy, retryAnswerProblem } from '../job/
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
-import { clearLongTimeout, type LongTimeout, setLongTimeout } from '../timers.js';
+import { clearLongTimeout, type LongTimeout, type LoopWatch, setLongTimeout } from '../timers.js';
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
@@ -32,6 +32,8 @@ export interface JobRunnerOptions {
   codec: ArgumentCodec;
   retry: RetryStrategy;
   logger: Logger;
+  /** Tells a call that timed out because the event loop was blocked from a Redis failure. */
+  loopWatch?: LoopWatch;
   events: ToniqEventEmitter;
   now: () => number;
   /** Told when a retry was scheduled, so the delayed-jobs timer wakes for it. */
@@ -398,13 +400,18 @@ export class JobRunner {
    * when `abandon` says the call is moot.
    */
   async #persist<T>(what: string, call: () => Promise<T>, abandon?: () => boolean): Promise<T | undefined> {
+    let logged = false;
     for (let failures = 0; ; failures++) {
+      const startedAt = Date.now();
       try {
         return await call();
       } catch (error) {
         if (this.#stopped || abandon?.()) return undefined;
-        if (failures === 0)
+        // A timeout because a job blocked the loop is said by the watch (once), not as a Redis failure.
+        if (!logged && !this.#o.loopWatch?.explain(startedAt, `a call to ${what}`)) {
+          logged = true;
           this.#o.logger.error({ err: error }, `Could not ${what}; trying again until Redis answers.`);
+        }
         await new Promise((resolve) =>
           setTimeout(resolve, STORE_RETRY_MS[Math.min(failures, STORE_RETRY_MS.length - 1)]),
         );

@@ -10,6 +10,7 @@
 import { jobIdTime } from '../job/job-id.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, StoredJob } from '../storage/job-store.js';
+import type { LoopWatch } from '../timers.js';
 
 export interface OrphanCheckOptions {
   store: JobStore;
@@ -18,6 +19,7 @@ export interface OrphanCheckOptions {
   minAge: number;
   now: () => number;
   logger: Logger;
+  loopWatch?: LoopWatch;
   isKnown: (id: string) => boolean;
   onOrphans: (jobs: StoredJob[]) => void;
 }
@@ -52,6 +54,7 @@ export class OrphanCheck {
     if (this.#stopped || this.#checking) return;
     this.#checking = true;
     const { store, processId, now, minAge, isKnown, logger } = this.#o;
+    const startedAt = Date.now();
     try {
       const ids = await store.listJobIds(processId);
       const cutoff = now() - minAge;
@@ -67,6 +70,7 @@ export class OrphanCheck {
       );
       this.#o.onOrphans(orphans);
     } catch (error) {
+      if (this.#o.loopWatch?.explain(startedAt, 'a check for orphaned jobs')) return;
       logger.debug({ err: error }, 'The check for orphaned jobs failed; it runs again later.');
     } finally {
       this.#checking = false;

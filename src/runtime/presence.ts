@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import type { ToniqEventEmitter } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, Keepalive, ProcessInfo, StoredJob } from '../storage/job-store.js';
+import type { LoopWatch } from '../timers.js';
 import { TONIQ_VERSION } from '../version.js';
 import { Takeover } from './takeover.js';
 
@@ -22,6 +23,7 @@ export interface PresenceOptions {
   takeoverCheckInterval: number;
   maxEventLoopStall: number;
   logger: Logger;
+  loopWatch?: LoopWatch;
   events: ToniqEventEmitter;
   /** Jobs taken over from a dead process, to run here. */
   onJobs: (jobs: StoredJob[]) => void;
@@ -53,6 +55,7 @@ export class Presence {
       confirmAfter: options.heartbeatInterval,
       repeatFailureLogAfter: 5 * 60_000,
       logger: options.logger,
+      loopWatch: options.loopWatch,
       events: options.events,
       onJobs: options.onJobs,
       onDelayedJobs: options.onDelayedJobs,

@@ -16,6 +16,7 @@ import type { ToniqEventEmitter } from '../events.js';
 import { emitSafely } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessStatus, StoredJob, TakeoverResult } from '../storage/job-store.js';
+import type { LoopWatch } from '../timers.js';
 
 export interface TakeoverOptions {
   store: JobStore;
@@ -28,6 +29,8 @@ export interface TakeoverOptions {
   /** How often a takeover that keeps failing with the same error is logged again, in ms. */
   repeatFailureLogAfter: number;
   logger: Logger;
+  /** Tells a call that timed out because the event loop was blocked from a Redis failure. */
+  loopWatch?: LoopWatch;
   events: ToniqEventEmitter;
   onJobs: (jobs: StoredJob[]) => void;
   onDelayedJobs: () => void;
@@ -122,6 +125,8 @@ export class Takeover {
     try {
       processes = await store.listProcesses();
     } catch (error) {
+      // The loop was blocked (a job's synchronous code), not Redis: the watch says so; next check.
+      if (this.#o.loopWatch?.explain(startedAt, 'a check for dead processes to take over')) return;
       if (!this.#failing)
         logger.error({ err: error }, 'Could not check for dead processes to take over; will try again.');
       this.#failing = true;
@@ -155,9 +160,12 @@ export class Takeover {
   async #takeOver(deadId: string): Promise<void> {
     const { store, processId, logger, events } = this.#o;
     let taken: TakeoverResult | null;
+    const startedAt = Date.now();
     try {
       taken = await store.takeOverProcess(deadId, processId);
     } catch (error) {
+      // Not recorded as this dead process's failure when the loop was blocked: nothing is wrong with it.
+      if (this.#o.loopWatch?.explain(startedAt, `the takeover of process ${deadId}`)) return;
       await this.#takeoverFailed(deadId, error);
       return;
     }
