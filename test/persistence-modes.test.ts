@@ -4,6 +4,8 @@ import {
   defineWorker,
   InvalidArgumentsError,
   InvalidOptionsError,
+  type Job,
+  RanUnpersistedError,
   retryWithoutDelay,
   type WorkerOptions,
 } from '../src/index.js';
@@ -75,6 +77,40 @@ describe('persistence modes', () => {
     assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 1);
     release();
     await eventually(async () => assert.deepEqual(await jobKeys(client, toniq.processId), []));
+  });
+
+  it("'while-running' with Redis hanging: enqueue rejects with RanUnpersistedError, and the job runs once, its retry in memory", async () => {
+    const runs: number[] = [];
+    const worker = defineWorker(
+      'WhileRunningOutage',
+      (_args: { n: number }, ctx) => {
+        runs.push(ctx.job.attempt);
+        if (ctx.job.attempt === 1) throw new Error('first attempt fails while Redis hangs');
+      },
+      { persist: 'while-running', retry: retryWithoutDelay() },
+    );
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ workers: [worker], keyPrefix, enqueueTimeout: 300 });
+    const finished = nextEvent<[Job]>(toniq.events, 'finished', { timeout: 10_000 });
+    server.redis.pause();
+    let rejection: unknown;
+    try {
+      await toniq.enqueue(worker, { n: 1 }).catch((error: unknown) => {
+        rejection = error;
+      });
+    } finally {
+      server.redis.resume();
+    }
+    assert.ok(rejection instanceof RanUnpersistedError, `got ${String(rejection)}`);
+    assert.equal(rejection.code, 'TONIQ_RAN_UNPERSISTED');
+    assert.match(rejection.message, /do NOT enqueue it again/);
+    assert.equal(rejection.jobId, (await finished)[0].id);
+    assert.deepEqual(runs, [1, 2], 'ran once, and retried once, in memory');
+    const client = server.redis.client();
+    await eventually(async () => assert.deepEqual(await jobKeys(client, toniq.processId), []), {
+      what: 'no copy of the job in Redis',
+    });
+    assert.doesNotMatch(toniq.logger.text(), /may run twice/, 'nothing took it over');
   });
 
   it('lets an enqueue override the worker’s mode', async () => {

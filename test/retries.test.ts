@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defineWorker, type Job, retryWithIncreasingDelay, retryWithoutDelay } from '../src/index.js';
+import {
+  defineWorker,
+  type FailedJob,
+  type Job,
+  MAX_RETRY_DELAY,
+  RetryStrategyError,
+  type RetryStrategy,
+  retryWithIncreasingDelay,
+  retryWithoutDelay,
+} from '../src/index.js';
 import { decodeRecord } from '../src/job/job-record.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
@@ -148,5 +157,117 @@ describe('automatic retries', () => {
     await failed;
     assert.deepEqual(attempts, [1, 2, 3]);
     await eventually(async () => assert.equal(await client.exists(delayedKey), 0));
+  });
+
+  describe("a retry strategy's answer is checked", () => {
+    const garbage: Array<[string, unknown, RegExp]> = [
+      ['a string of digits', '100', /returned the string "100"/],
+      ['Infinity', Infinity, /returned Infinity/],
+      ['1e20', 1e20, /returned 100000000000000000000/],
+      ['more than 365 days', MAX_RETRY_DELAY + 1, new RegExp(`returned ${MAX_RETRY_DELAY + 1}`)],
+      ['-1', -1, /returned -1/],
+      ['NaN', Number.NaN, /returned NaN/],
+      ['an object', {}, /returned an object/],
+      ['undefined', undefined, /returned undefined/],
+    ];
+    for (const [what, answer, shown] of garbage) {
+      it(`fails the job into the failed list with RetryStrategyError when the strategy returns ${what}`, async () => {
+        const strategy: RetryStrategy = { delayAfterFailure: () => answer as number };
+        const worker = defineWorker(
+          'BadStrategy',
+          () => {
+            throw new Error('the attempt failed');
+          },
+          { retry: strategy },
+        );
+        const toniq = await newToniq({ workers: [worker] });
+        let retried = false;
+        toniq.events.on('retrying', () => {
+          retried = true;
+        });
+        const failed = nextEvent<[FailedJob, Error]>(toniq.events, 'failed');
+        const job = await toniq.enqueue(worker);
+        const [failedJob, error] = await failed;
+        assert.equal(failedJob.id, job.id);
+        assert.ok(error instanceof RetryStrategyError, `got ${error?.name}`);
+        assert.equal(error.code, 'TONIQ_BAD_RETRY_STRATEGY');
+        assert.match(error.message, /worker "BadStrategy"/);
+        assert.match(error.message, /its own, defineWorker's retry option/);
+        assert.match(error.message, shown);
+        assert.match(error.message, /the attempt failed/, "names the attempt's own error");
+        assert.equal(retried, false, 'no retrying event (whose dueAt would be an Invalid Date)');
+        const [stored] = await toniq.failedJobs();
+        assert.equal(stored?.id, job.id);
+        assert.equal(stored?.error.code, 'TONIQ_BAD_RETRY_STRATEGY');
+        assert.match(toniq.logger.text('error'), /retry strategy of worker "BadStrategy"/);
+      });
+    }
+
+    it('fails the job with RetryStrategyError naming the instance-wide strategy when it throws', async () => {
+      const worker = defineWorker('DefaultStrategyThrows', () => {
+        throw new Error('the attempt failed');
+      });
+      const toniq = await newToniq({
+        workers: [worker],
+        retry: {
+          delayAfterFailure: () => {
+            throw new TypeError('strategy bug');
+          },
+        },
+      });
+      const failed = nextEvent<[FailedJob, Error]>(toniq.events, 'failed');
+      await toniq.enqueue(worker);
+      const [, error] = await failed;
+      assert.ok(error instanceof RetryStrategyError);
+      assert.match(error.message, /the toniq instance's retry option/);
+      assert.match(error.message, /threw TypeError: strategy bug/);
+    });
+
+    it('takes 0 and MAX_RETRY_DELAY as delays, and null as giving up', async () => {
+      const answers = [0, null];
+      const worker = defineWorker(
+        'GoodStrategy',
+        () => {
+          throw new Error('again');
+        },
+        { retry: { delayAfterFailure: (attempt) => answers[attempt - 1] ?? null } },
+      );
+      const toniq = await newToniq({ workers: [worker] });
+      const retrying = nextEvent<[Job, Error, Date]>(toniq.events, 'retrying');
+      const failed = nextEvent<[FailedJob, Error]>(toniq.events, 'failed');
+      await toniq.enqueue(worker);
+      assert.ok(!Number.isNaN((await retrying)[2].getTime()));
+      const [failedJob, error] = await failed;
+      assert.equal(failedJob.attempts, 2);
+      assert.equal(error.message, 'again', 'null gives up with the job\'s own error');
+
+      const longest = defineWorker(
+        'LongestDelay',
+        () => {
+          throw new Error('later');
+        },
+        { retry: { delayAfterFailure: () => MAX_RETRY_DELAY } },
+      );
+      const other = await newToniq({ workers: [longest] });
+      const scheduled = nextEvent<[Job, Error, Date]>(other.events, 'retrying');
+      await other.enqueue(longest);
+      const [, , dueAt] = await scheduled;
+      assert.ok(Math.abs(dueAt.getTime() - (Date.now() + MAX_RETRY_DELAY)) < 60_000);
+    });
+
+    it("checks the answer for a persist: 'none' job's retry in memory too", async () => {
+      const worker = defineWorker(
+        'BadStrategyInMemory',
+        () => {
+          throw new Error('the attempt failed');
+        },
+        { persist: 'none', retry: { delayAfterFailure: () => '100' as unknown as number } },
+      );
+      const toniq = await newToniq({ workers: [worker] });
+      const failed = nextEvent<[FailedJob, Error]>(toniq.events, 'failed');
+      await toniq.enqueue(worker);
+      const [, error] = await failed;
+      assert.ok(error instanceof RetryStrategyError);
+    });
   });
 });
