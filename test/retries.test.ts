@@ -5,8 +5,8 @@ import {
   type FailedJob,
   type Job,
   MAX_RETRY_DELAY,
-  RetryStrategyError,
   type RetryStrategy,
+  RetryStrategyError,
   retryWithIncreasingDelay,
   retryWithoutDelay,
 } from '../src/index.js';
@@ -239,7 +239,7 @@ describe('automatic retries', () => {
       assert.ok(!Number.isNaN((await retrying)[2].getTime()));
       const [failedJob, error] = await failed;
       assert.equal(failedJob.attempts, 2);
-      assert.equal(error.message, 'again', 'null gives up with the job\'s own error');
+      assert.equal(error.message, 'again', "null gives up with the job's own error");
 
       const longest = defineWorker(
         'LongestDelay',
