@@ -232,5 +232,27 @@ describe('durations', () => {
         'said once',
       );
     });
+
+    it('an enqueue whose reply was not read in time because the loop was blocked says so, not that Redis was slow', async () => {
+      const toniq = await newToniq({ workers: [fixtureWorker], enqueueTimeout: 500 });
+      const client = server.redis.client();
+      await client.ping();
+      const sleeping = client.call('DEBUG', 'SLEEP', '0.3');
+      const enqueued = toniq.enqueue(fixtureWorker, { do: 'succeed' });
+      const rejected = assert.rejects(enqueued, (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.match(error.message, /event loop of this process was blocked for \d+ ms/);
+        assert.match(error.message, /nothing of it is left in Redis; enqueue it again/);
+        return true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setImmediate(resolve));
+      blockEventLoop(1500);
+      await sleeping;
+      await rejected;
+      await eventually(async () => assert.deepEqual(await jobKeys(client, toniq.processId), []), {
+        what: 'the write that landed to be undone',
+      });
+    });
   });
 });
