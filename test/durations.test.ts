@@ -4,6 +4,7 @@
  * And a blocked event loop is told apart from a slow Redis.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import {
   createToniq,
@@ -32,14 +33,19 @@ const TIMER_OPTIONS = [
 ] as const;
 
 /** Resolves with 'pending' if `promise` has not settled within `ms`: to show something still waits. */
-function stillPending(promise: Promise<unknown>, ms: number): Promise<'pending' | 'settled'> {
-  return Promise.race([
+async function stillPending(promise: Promise<unknown>, ms: number): Promise<'pending' | 'settled'> {
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
     promise.then(
       () => 'settled' as const,
       () => 'settled' as const,
     ),
-    new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms)),
+    new Promise<'pending'>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), ms);
+    }),
   ]);
+  clearTimeout(timer);
+  return result;
 }
 
 function blockEventLoop(ms: number): void {
@@ -171,6 +177,41 @@ describe('durations', () => {
         () => startStatsWebhook(toniq.admin, { url: 'http://127.0.0.1:9/', ...options }),
         (error: unknown) => error instanceof InvalidOptionsError && /2147483647/.test(error.message),
       );
+    }
+  });
+
+  it('stop() clears the timers of retries waiting in memory, so a stopped process can exit', async () => {
+    // A child process: whether the process stays alive is the thing under test.
+    const index = new URL('../src/index.js', import.meta.url).href;
+    const testing = new URL('../src/testing.js', import.meta.url).href;
+    const script = `
+      const { createToniq, defineWorker, silentLogger } = await import(${JSON.stringify(index)});
+      const { MemoryStore } = await import(${JSON.stringify(testing)});
+      const worker = defineWorker('RetriesInAnHour', () => { throw new Error('later'); }, {
+        persist: 'none', retry: { delayAfterFailure: () => 3_600_000 },
+      });
+      const toniq = createToniq({ store: new MemoryStore(), workers: [worker], logger: silentLogger() });
+      await toniq.start();
+      const retrying = new Promise((resolve) => toniq.events.once('retrying', resolve));
+      await toniq.enqueue(worker);
+      await retrying;
+      await toniq.stop();
+      console.log('stopped');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      assert.equal(await stillPending(exit, 10_000), 'settled', 'the stopped process exits by itself');
+      assert.equal(await exit, 0);
+      assert.match(output, /stopped/);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 

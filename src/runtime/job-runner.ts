@@ -67,6 +67,8 @@ export class JobRunner {
   #failedCount = 0;
   #idleWaiters: Array<() => void> = [];
   #warnTimer: NodeJS.Timeout | undefined;
+  /** The timers of retries that wait in memory (persist: 'none', or a failed 'while-running' write). */
+  readonly #memoryRetries = new Set<LongTimeout>();
   #stopped = false;
 
   constructor(options: JobRunnerOptions) {
@@ -227,8 +229,13 @@ export class JobRunner {
       if (typeof answer === 'number') {
         const next = { ...job, attempt: job.attempt + 1 };
         this.#emit('retrying', job, outcome.error, new Date(this.#o.now() + answer));
-        // Up to 365 days: longer than one timer holds.
-        setLongTimeout(() => void this.runUnpersisted(worker, next, { retryable }), answer);
+        // Up to 365 days: longer than one timer holds. Cleared by stop(), or a stopped process
+        // would be kept alive until the retry's time only for the attempt to refuse to run.
+        const retry = setLongTimeout(() => {
+          this.#memoryRetries.delete(retry);
+          void this.runUnpersisted(worker, next, { retryable });
+        }, answer);
+        this.#memoryRetries.add(retry);
       } else {
         this.#reportFailure(job, answer ?? outcome.error, this.#o.now());
       }
@@ -507,6 +514,8 @@ export class JobRunner {
   stop(): { abandoned: number } {
     this.#stopped = true;
     clearInterval(this.#warnTimer);
+    for (const retry of this.#memoryRetries) clearLongTimeout(retry);
+    this.#memoryRetries.clear();
     const abandoned = this.#running.size + this.#waiting;
     for (const attempt of this.#running.values())
       attempt.abort(new Error('toniq stopped before the job finished'));
