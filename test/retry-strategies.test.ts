@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidOptionsError, noRetry, retryWithIncreasingDelay, retryWithoutDelay } from '../src/index.js';
+import {
+  InvalidOptionsError,
+  MAX_RETRY_DELAY,
+  noRetry,
+  retryWithIncreasingDelay,
+  retryWithoutDelay,
+} from '../src/index.js';
 
 const delays = (strategy: { delayAfterFailure(attempt: number, error: unknown): number | null }) => {
   const result: number[] = [];
@@ -18,6 +24,12 @@ describe('retry strategies', () => {
 
   it('takes another count and base delay', () => {
     assert.deepEqual(delays(retryWithIncreasingDelay({ retries: 2, baseDelay: 10 })), [10, 160]);
+  });
+
+  it('never asks for more than MAX_RETRY_DELAY (365 days), which the runner would refuse', () => {
+    const waits = delays(retryWithIncreasingDelay({ retries: 200, baseDelay: 250 }));
+    assert.equal(waits.length, 200);
+    assert.equal(Math.max(...waits), MAX_RETRY_DELAY);
   });
 
   it('retries twice at once without delay', () => {

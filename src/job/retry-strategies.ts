@@ -36,7 +36,8 @@ export function retryAnswerProblem(answer: unknown): string | undefined {
 
 /**
  * The default: retries `retries` times (default 5), waiting attempt⁴ × `baseDelay` ms
- * (default 250 ms) after each failed attempt: 250 ms, 4 s, 20.25 s, 64 s, 156.25 s.
+ * (default 250 ms) after each failed attempt: 250 ms, 4 s, 20.25 s, 64 s, 156.25 s; at most
+ * MAX_RETRY_DELAY (365 days).
  *
  * @example retryWithIncreasingDelay({ retries: 10 })
  */
@@ -46,7 +47,9 @@ export function retryWithIncreasingDelay(
   const retries = checkCount('retries', options.retries ?? 5);
   const baseDelay = checkCount('baseDelay', options.baseDelay ?? 250);
   return {
-    delayAfterFailure: (attempt) => (attempt <= retries ? attempt ** 4 * baseDelay : null),
+    // Capped, so that many retries or a large base never ask for more than a strategy may.
+    delayAfterFailure: (attempt) =>
+      attempt <= retries ? Math.min(attempt ** 4 * baseDelay, MAX_RETRY_DELAY) : null,
   };
 }
 
