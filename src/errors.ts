@@ -29,7 +29,10 @@ export class ToniqError extends Error {
   }
 }
 
-/** `createToniq` or a worker got an option it does not know, or a value of the wrong kind. */
+/**
+ * `createToniq`, a worker, `stop`, `stopOnSignals` or another call got an option it does not know,
+ * or a value of the wrong kind or out of range (a duration a timer cannot hold).
+ */
 export class InvalidOptionsError extends ToniqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TONIQ_INVALID_OPTIONS', message, options);

@@ -170,6 +170,18 @@ describe('durations', () => {
     });
   });
 
+  it('waitForJob refuses a bad timeout, and takes Infinity', async () => {
+    const toniq = await newToniq({ workers: [fixtureWorker] });
+    await assert.rejects(
+      waitForJob(toniq, { id: 'x' }, { timeout: -1 }),
+      /waitForJob: options\.timeout must be a number of milliseconds ≥ 1, or Infinity/,
+    );
+    const outcome = await waitForJob(toniq, toniq.enqueue(fixtureWorker, { do: 'succeed' }), {
+      timeout: Infinity,
+    });
+    assert.equal(outcome.state, 'finished');
+  });
+
   it('startStatsWebhook refuses an interval or timeout a timer cannot hold', async () => {
     const toniq = await newToniq();
     for (const options of [{ interval: 3e9 }, { interval: Infinity }, { timeout: 2 ** 31 }]) {
