@@ -256,11 +256,15 @@ describe('durations', () => {
   });
 
   describe('a blocked event loop is not a Redis failure', () => {
-    it('a check for due delayed jobs that timed out while a job blocked the loop is logged as that, at warn level', async () => {
-      const toniq = await newToniq({ delayedJobsPollInterval: 10, enqueueTimeout: 500 });
+    it('checks for due delayed jobs and dead processes that timed out while a job blocked the loop are logged as that, once, at warn level', async () => {
+      const toniq = await newToniq({
+        delayedJobsPollInterval: 10,
+        takeoverCheckInterval: 10,
+        enqueueTimeout: 500,
+      });
       const client = server.redis.client();
       await client.ping(); // connected, so that DEBUG SLEEP goes out at once
-      // Redis sleeps 300 ms, so the timer's next call is surely waiting when the loop blocks.
+      // Redis sleeps 300 ms, so the timer's and the takeover's next calls are surely waiting when the loop blocks.
       const sleeping = client.call('DEBUG', 'SLEEP', '0.3');
       await new Promise((resolve) => setTimeout(resolve, 100));
       // Blocked from the check phase, as a job started by a Redis reply or setImmediate is: the
@@ -276,9 +280,10 @@ describe('durations', () => {
         },
       );
       const warning = toniq.logger.lines.find((line) => /was blocked for/.test(line.msg))!;
-      assert.match(warning.msg, /a check for due delayed jobs/);
+      assert.match(warning.msg, /\(the first: a check for (due delayed jobs|dead processes to take over)\)/);
       assert.match(warning.msg, /a job's synchronous code/);
       assert.doesNotMatch(toniq.logger.text('error'), /Could not check for due delayed jobs/);
+      assert.doesNotMatch(toniq.logger.text('error'), /Could not check for dead processes/);
       assert.equal(
         toniq.logger.lines.filter((line) => /was blocked for/.test(line.msg)).length,
         1,
