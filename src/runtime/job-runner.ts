@@ -280,7 +280,12 @@ export class JobRunner {
     this.#settling.add(record.id);
     if (outcome.ok) {
       // Settling until Redis confirms the removal, so that an orphan check does not run it again.
-      void store.finishJobs(processId, [record.id]).then(() => this.#settling.delete(record.id));
+      // (A 'while-running' job whose write failed after it finished is marked unpersisted here
+      // meanwhile: nothing to do for it but forget the mark.)
+      void store.finishJobs(processId, [record.id]).then(() => {
+        this.#settling.delete(record.id);
+        this.#unpersisted.delete(record.id);
+      });
       this.#finishedCount++;
       this.#emit('finished', job);
       return outcome;
