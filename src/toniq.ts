@@ -249,11 +249,18 @@ export class Toniq {
     this.#orphanCheck?.stop();
     if (this.#runner) {
       const idle = await this.#runner.waitUntilIdle(timeout);
-      const { abandoned } = this.#runner.stop();
+      const { abandoned, lost } = this.#runner.stop();
       if (!idle && abandoned) {
         this.#o.logger.warn(
           {},
           `toniq stopped with ${abandoned} job(s) still running or waiting after ${timeout} ms; they stay persisted and are handed over to a live process (or the next one to start).`,
+        );
+      }
+      // Not "handed over": these have no copy in Redis.
+      if (lost) {
+        this.#o.logger.warn(
+          {},
+          `toniq stopped with ${lost} job(s) kept in memory only (persist: 'none', or 'while-running' jobs Redis did not take) still running, waiting or waiting for a retry; they are lost.`,
         );
       }
     }

@@ -113,6 +113,18 @@ describe('persistence modes', () => {
     assert.doesNotMatch(toniq.logger.text(), /may run twice/, 'nothing took it over');
   });
 
+  it("stop() says that 'none' jobs still running are lost, not that they stay persisted", async () => {
+    const { worker } = gated('NotPersistedAtStop', { persist: 'none' });
+    const toniq = await newToniq({ workers: [worker] });
+    const started = nextEvent(toniq.events, 'started');
+    await toniq.enqueue(worker, { n: 1 });
+    await started;
+    await toniq.stop({ timeout: 0 });
+    const warnings = toniq.logger.text('warn');
+    assert.match(warnings, /1 job\(s\) kept in memory only .* they are lost/);
+    assert.doesNotMatch(warnings, /stay persisted/);
+  });
+
   it('lets an enqueue override the worker’s mode', async () => {
     const { worker, release } = gated('PersistedByDefault');
     const toniq = await newToniq({ workers: [worker] });

@@ -62,6 +62,8 @@ export class JobRunner {
   /** Ids of the jobs whose outcome is being written (for a finished one: until Redis confirms). */
   readonly #settling = new Set<string>();
   #waiting = 0;
+  /** Of those waiting, the jobs that are in memory only (persist: 'none'). */
+  #waitingInMemory = 0;
   /** Jobs finished and failed since the last takeCounts(), for the admin's throughput chart. */
   #finishedCount = 0;
   #failedCount = 0;
@@ -203,9 +205,11 @@ export class JobRunner {
     const limiter = this.#limiters.get(worker.name);
     if (!limiter) return attempt();
     this.#waiting++;
+    this.#waitingInMemory++;
     return new Promise((resolve) => {
       limiter.run(async () => {
         this.#waiting--;
+        this.#waitingInMemory--;
         resolve(await attempt());
       });
     });
@@ -515,21 +519,30 @@ export class JobRunner {
     return idle;
   }
 
-  /** Stops running: aborts the signals of jobs still running and forgets waiting ones (they stay persisted). */
-  stop(): { abandoned: number } {
+  /**
+   * Stops running: aborts the signals of jobs still running and forgets waiting ones.
+   * `abandoned` counts the persisted ones (they stay in Redis); `lost` those that were in memory
+   * only (persist: 'none', or a 'while-running' job whose write failed), running, waiting or
+   * waiting for a retry.
+   */
+  stop(): { abandoned: number; lost: number } {
     this.#stopped = true;
     clearInterval(this.#warnTimer);
+    let lostNow = this.#waitingInMemory;
+    for (const id of this.#running.keys()) if (!this.#active.has(id) || this.#unpersisted.has(id)) lostNow++;
+    const lost = lostNow + this.#memoryRetries.size;
     for (const retry of this.#memoryRetries) clearLongTimeout(retry);
     this.#memoryRetries.clear();
-    const abandoned = this.#running.size + this.#waiting;
+    const abandoned = this.#running.size + this.#waiting - lostNow;
     for (const attempt of this.#running.values())
       attempt.abort(new Error('toniq stopped before the job finished'));
     for (const limiter of this.#limiters.values()) limiter.clear();
     this.#running.clear();
     this.#active.clear();
     this.#waiting = 0;
+    this.#waitingInMemory = 0;
     this.#notifyIfIdle();
-    return { abandoned };
+    return { abandoned, lost };
   }
 
   #isIdle(): boolean {
