@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   defineWorker,
+  type FailedJob,
   InvalidArgumentsError,
   InvalidOptionsError,
   type Job,
+  noRetry,
   RanUnpersistedError,
   retryWithoutDelay,
   type WorkerOptions,
@@ -111,6 +113,30 @@ describe('persistence modes', () => {
       what: 'no copy of the job in Redis',
     });
     assert.doesNotMatch(toniq.logger.text(), /may run twice/, 'nothing took it over');
+  });
+
+  it("'while-running' with Redis hanging: a job that fails for good is reported failed once, not 'taken over'", async () => {
+    const worker = defineWorker(
+      'WhileRunningFailsForGood',
+      () => {
+        throw new Error('fails while Redis hangs');
+      },
+      { persist: 'while-running', retry: noRetry() },
+    );
+    const toniq = await newToniq({ workers: [worker], enqueueTimeout: 300 });
+    const failed = nextEvent<[FailedJob, Error]>(toniq.events, 'failed', { timeout: 10_000 });
+    server.redis.pause();
+    try {
+      await assert.rejects(toniq.enqueue(worker), RanUnpersistedError);
+    } finally {
+      server.redis.resume();
+    }
+    const [, error] = await failed;
+    assert.equal(error.message, 'fails while Redis hangs');
+    assert.doesNotMatch(toniq.logger.text(), /may run twice/);
+    // As its rejection said: no copy in Redis, neither held nor in the failed list.
+    await eventually(async () => assert.deepEqual(await jobKeys(server.redis.client(), toniq.processId), []));
+    assert.deepEqual(await toniq.failedJobs(), []);
   });
 
   it("stop() says that 'none' jobs still running are lost, not that they stay persisted", async () => {

@@ -223,13 +223,25 @@ export class JobRunner {
       : this.#settleUnpersisted(worker, job, retryable, outcome);
   }
 
-  #settleUnpersisted(worker: Worker<any>, job: Job, retryable: boolean, outcome: Outcome): Outcome {
+  #settleUnpersisted(
+    worker: Worker<any>,
+    job: Job,
+    retryable: boolean,
+    outcome: Outcome,
+    // The strategy's answer when already asked (a 'while-running' job that turned out unpersisted).
+    known?: number | null | RetryStrategyError,
+  ): Outcome {
     if (this.#stopped) return outcome;
     if (outcome.ok) {
       this.#finishedCount++;
       this.#emit('finished', job);
     } else {
-      const answer = retryable ? this.#retryDelay(worker.name, job.attempt, outcome.error) : null;
+      const answer =
+        known !== undefined
+          ? known
+          : retryable
+            ? this.#retryDelay(worker.name, job.attempt, outcome.error)
+            : null;
       if (typeof answer === 'number') {
         const next = { ...job, attempt: job.attempt + 1 };
         this.#emit('retrying', job, outcome.error, new Date(this.#o.now() + answer));
@@ -310,7 +322,8 @@ export class JobRunner {
         () => this.#unpersisted.has(record.id),
       );
       this.#settling.delete(record.id);
-      if (this.#unpersisted.has(record.id)) return this.#settleInMemory(record, job, outcome, retryable);
+      if (this.#unpersisted.has(record.id))
+        return this.#settleInMemory(record, job, outcome, retryable, answer);
       if (moved === false) this.#warnTakenOver(record);
       if (moved) {
         this.#o.onRetryScheduled(dueAt);
@@ -324,10 +337,14 @@ export class JobRunner {
       ...record,
       failed: { error: jobError, attempts: record.attempt, failedAt, processId },
     };
-    const moved = await this.#persist(`move job #${record.id} to the failed list`, () =>
-      store.failJob(processId, { id: record.id, record: encodeRecord(failedRecord) }, failedAt),
+    const moved = await this.#persist(
+      `move job #${record.id} to the failed list`,
+      () => store.failJob(processId, { id: record.id, record: encodeRecord(failedRecord) }, failedAt),
+      () => this.#unpersisted.has(record.id),
     );
     this.#settling.delete(record.id);
+    if (this.#unpersisted.has(record.id))
+      return this.#settleInMemory(record, job, outcome, retryable, answer);
     if (moved === false) this.#warnTakenOver(record);
     if (moved) this.#reportFailure(job, error, failedAt);
     return outcome;
@@ -404,10 +421,16 @@ export class JobRunner {
    * like a job with persist: 'none', a retry waits in memory and a failure is logged and emitted,
    * not written. Nothing here claims the job "may run twice": it was never taken over.
    */
-  #settleInMemory(record: JobRecord, job: Job, outcome: Outcome, retryable: boolean): Outcome {
+  #settleInMemory(
+    record: JobRecord,
+    job: Job,
+    outcome: Outcome,
+    retryable: boolean,
+    known?: number | null | RetryStrategyError,
+  ): Outcome {
     this.#unpersisted.delete(record.id);
     const worker = this.#o.workers.get(record.worker);
-    if (worker) this.#settleUnpersisted(worker, job, retryable, outcome);
+    if (worker) this.#settleUnpersisted(worker, job, retryable, outcome, known);
     return outcome;
   }
 
