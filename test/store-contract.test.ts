@@ -162,11 +162,12 @@ for (const [name, open] of stores) {
       );
       assert.equal((await store.getFailedJob('x'))?.toString(), 'Xf');
       assert.equal(await store.getFailedJob('nope'), null);
-      assert.equal(await store.retryFailedJob('q', { id: 'y', record: bytes('Y1') }), true);
-      assert.equal(await store.retryFailedJob('q', { id: 'y', record: bytes('Y1') }), false);
-      assert.deepEqual(ids(await store.listJobs('q')), ['y']);
-      assert.equal(await store.deleteFailedJob('x'), true);
-      assert.equal(await store.deleteFailedJob('x'), false);
+      assert.deepEqual(await store.retryFailedJobs('q', [{ id: 'y', record: bytes('Y1') }]), ['y']);
+      assert.deepEqual(await store.retryFailedJobs('q', [{ id: 'y', record: bytes('Y1') }]), []);
+      assert.deepEqual(ids(await store.takeDueJobs('q', 0, 10)), ['y'], 'a retried job is due at once');
+      assert.equal((await store.listProcesses()).find((p) => p.id === 'q')?.heartbeatAge, null, 'q is registered');
+      assert.deepEqual(await store.deleteFailedJobs(['x', 'nope']), ['x']);
+      assert.deepEqual(await store.deleteFailedJobs(['x']), []);
       assert.deepEqual(await store.listFailedJobs(), []);
       await store.close();
     });
@@ -200,10 +201,10 @@ for (const [name, open] of stores) {
       assert.equal((await store.readOverview()).delayedByWorker[odd], undefined);
 
       await store.takeDueJobs('p', 25, 10); // d1 and d3
-      await store.retryFailedJob('p', { id: 'f1', record: recordOf('f1', 'Mail') });
-      await store.requeueFailedJob('q', { id: 'f2', record: recordOf('f2', 'Zip') });
+      await store.retryFailedJobs('p', [{ id: 'f1', record: recordOf('f1', 'Mail') }]);
+      await store.retryFailedJobs('q', [{ id: 'f2', record: recordOf('f2', 'Zip') }]);
       overview = await store.readOverview();
-      assert.deepEqual(overview.delayedByWorker, { Mail: 1, Zip: 2 });
+      assert.deepEqual(overview.delayedByWorker, { Mail: 2, Zip: 2 });
       assert.deepEqual(overview.failedByWorker, {});
       assert.deepEqual(
         (await store.listPlaceIds({ kind: 'delayed', processId: 'q' })).map((e) => [e.id, e.score]),
@@ -256,9 +257,8 @@ for (const [name, open] of stores) {
         ],
         total: 3,
       });
-      assert.equal(await store.makeDelayedJobDue('p', 'held'), true);
-      assert.equal(await store.makeDelayedJobDue('p', 'gone'), false);
-      assert.equal(await store.makeDelayedJobDue('other', 'late'), false);
+      assert.deepEqual(await store.makeDelayedJobsDue('p', ['gone', 'held']), ['held']);
+      assert.deepEqual(await store.makeDelayedJobsDue('other', ['late']), []);
       assert.deepEqual(ids(await store.takeDueJobs('p', 50, 10)), ['held']);
       await store.close();
     });

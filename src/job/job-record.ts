@@ -14,7 +14,7 @@
  * so records written by an older toniq stay readable after an upgrade. Records are opaque to
  * Redis: Lua scripts move them, never parse them.
  */
-import { CorruptJobRecordError } from '../errors.js';
+import { CannotRetryError, CorruptJobRecordError } from '../errors.js';
 import type { JobError } from './job.js';
 import { deserializeValue, type EncodedArgs, NO_ARGS, serializeValue } from './serialization.js';
 
@@ -99,6 +99,28 @@ export function freshAttempt(failed: JobRecord): JobRecord {
     attempt: 1,
     createdAt: failed.createdAt,
   };
+}
+
+/**
+ * The fresh record for retrying a failed job, from its stored bytes; what toniq.retry and the
+ * admin's retry both use. Throws CannotRetryError when the bytes cannot be read, or when they are
+ * the quarantine of a record that could not be read when it was to run (its raw bytes kept in
+ * `failed.raw`): there is no worker and no arguments to run.
+ */
+export function retryRecordOf(id: string, bytes: Buffer): JobRecord {
+  let failed: JobRecord;
+  try {
+    failed = decodeRecord(bytes, id, 'the failed list');
+  } catch (error) {
+    throw new CannotRetryError(id, `its record cannot be read (${(error as Error).message})`, { cause: error });
+  }
+  if (failed.failed?.raw) {
+    throw new CannotRetryError(
+      id,
+      'its record could not be read when it was to run, so there is no worker and no arguments to run again',
+    );
+  }
+  return freshAttempt(failed);
 }
 
 /**

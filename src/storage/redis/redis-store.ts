@@ -36,7 +36,7 @@ import type {
 import { type Keys, keysFor } from '../keys.js';
 import type { KeepaliveThreadData } from './keepalive-thread.js';
 import { databaseOfUrl } from './redis-url.js';
-import { defineScripts, type ScriptedRedis } from './scripts.js';
+import { damagedKeyOf, defineScripts, type ScriptedRedis } from './scripts.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 export interface RedisStoreOptions {
@@ -49,6 +49,8 @@ export interface RedisStoreOptions {
 }
 
 const RETRY_BACKOFF_MS = [100, 200, 500, 1000, 2000];
+/** Jobs per script call of the verbs that take many: one call stays short, as Redis runs nothing else meanwhile. */
+const SCRIPT_BATCH = 5000;
 
 export class RedisStore implements JobStore, AdminStore {
   readonly #options: RedisStoreOptions;
@@ -290,17 +292,17 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async listJobs(processId: string): Promise<StoredJob[]> {
-    const all = await this.#client.hgetallBuffer(this.#keys.jobs(processId));
+    const all = await read(this.#client.hgetallBuffer(this.#keys.jobs(processId)));
     return Object.entries(all).map(([id, record]) => ({ id, record }));
   }
 
   listJobIds(processId: string): Promise<string[]> {
-    return this.#client.hkeys(this.#keys.jobs(processId));
+    return read(this.#client.hkeys(this.#keys.jobs(processId)));
   }
 
   async getJobs(processId: string, ids: readonly string[]): Promise<StoredJob[]> {
     if (!ids.length) return [];
-    const records = await this.#client.hmgetBuffer(this.#keys.jobs(processId), ...ids);
+    const records = await read(this.#client.hmgetBuffer(this.#keys.jobs(processId), ...ids));
     const jobs: StoredJob[] = [];
     ids.forEach((id, i) => {
       const record = records[i];
@@ -391,7 +393,7 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async nextDueTime(processId: string): Promise<number | null> {
-    const reply = await this.#client.zrange(this.#keys.delayed(processId), 0, 0, 'WITHSCORES');
+    const reply = await read(this.#client.zrange(this.#keys.delayed(processId), 0, 0, 'WITHSCORES'));
     if (reply.length < 2) return null;
     return Number(reply[1] === 'inf' ? Infinity : reply[1]);
   }
@@ -411,13 +413,13 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   getFailedJob(id: string): Promise<Buffer | null> {
-    return this.#client.hgetBuffer(this.#keys.failed, id);
+    return read(this.#client.hgetBuffer(this.#keys.failed, id));
   }
 
   async listFailedJobs(): Promise<StoredJob[]> {
-    const ids = await this.#client.zrange(this.#keys.failedIndex, 0, -1);
+    const ids = await read(this.#client.zrange(this.#keys.failedIndex, 0, -1));
     if (!ids.length) return [];
-    const records = await this.#client.hmgetBuffer(this.#keys.failed, ...ids);
+    const records = await read(this.#client.hmgetBuffer(this.#keys.failed, ...ids));
     const jobs: StoredJob[] = [];
     ids.forEach((id, i) => {
       const record = records[i];
@@ -426,23 +428,34 @@ export class RedisStore implements JobStore, AdminStore {
     return jobs;
   }
 
-  async retryFailedJob(processId: string, job: StoredJob): Promise<boolean> {
+  async retryFailedJobs(processId: string, jobs: readonly StoredJob[]): Promise<string[]> {
     const k = this.#keys;
-    return (
-      (await this.#client.retryFailedJob(
+    const moved: string[] = [];
+    for (let start = 0; start < jobs.length; start += SCRIPT_BATCH) {
+      const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
+      for (const job of jobs.slice(start, start + SCRIPT_BATCH)) args.push(job.id, job.record);
+      const reply = (await this.#client.retryFailedJobs(
         k.failed,
         k.failedIndex,
-        k.jobs(processId),
+        k.delayed(processId),
+        k.delayedJobs(processId),
+        k.processes,
         k.counts,
-        job.id,
-        job.record,
-      )) === 1
-    );
+        ...args,
+      )) as string[];
+      moved.push(...reply);
+    }
+    return moved;
   }
 
-  async deleteFailedJob(id: string): Promise<boolean> {
+  async deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
     const k = this.#keys;
-    return (await this.#client.deleteFailedJob(k.failed, k.failedIndex, k.counts, id)) === 1;
+    const removed: string[] = [];
+    for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
+      const batch = ids.slice(start, start + SCRIPT_BATCH);
+      removed.push(...((await this.#client.deleteFailedJobs(k.failed, k.failedIndex, k.counts, ...batch)) as string[]));
+    }
+    return removed;
   }
 
   async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
@@ -541,8 +554,8 @@ export class RedisStore implements JobStore, AdminStore {
   async listProcesses(): Promise<ProcessStatus[]> {
     const k = this.#keys;
     const [registered, takeoverErrors] = await Promise.all([
-      this.#client.hgetall(k.processes),
-      this.#client.hgetall(k.takeoverErrors),
+      read(this.#client.hgetall(k.processes)),
+      read(this.#client.hgetall(k.takeoverErrors)),
     ]);
     const ids = Object.keys(registered);
     if (!ids.length) return [];
@@ -583,7 +596,9 @@ export class RedisStore implements JobStore, AdminStore {
       takerId,
     )) as [number, number, ...Buffer[]];
     const [status, delayed, ...jobs] = reply;
-    if (status !== 1) return null;
+    // Not dead, already taken over, or the taker itself not alive: someone else's move, not a fault.
+    if (status === 0 || status === -1 || status === -2 || status === -3) return null;
+    if (status !== 1) throw new Error(`The takeover script answered an unknown status ${String(status)}.`);
     // A failure recorded by an earlier attempt is history now; losing this write only leaves a
     // note on a process that is no longer listed.
     this.#client.hdel(k.takeoverErrors, deadId).catch(() => {});
@@ -639,13 +654,13 @@ export class RedisStore implements JobStore, AdminStore {
     const k = this.#keys;
     const [processes, reports, counts, failed] = await Promise.all([
       this.listProcesses(),
-      this.#client.hgetall(k.reports),
-      this.#client.hgetall(k.counts),
-      this.#client.zcard(k.failedIndex),
+      read(this.#client.hgetall(k.reports)),
+      read(this.#client.hgetall(k.counts)),
+      read(this.#client.zcard(k.failedIndex)),
     ]);
     const pipeline = this.#client.pipeline();
     for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
-    const sizes = (await pipeline.exec()) ?? [];
+    const sizes = checked((await pipeline.exec()) ?? []);
     return {
       processes: processes.map((process, i) => ({
         ...process,
@@ -670,7 +685,7 @@ export class RedisStore implements JobStore, AdminStore {
     const pipeline = this.#client.pipeline();
     for (let minute = firstMinute; minute <= lastMinute; minute++)
       pipeline.hgetall(this.#keys.throughput(minute));
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = checked((await pipeline.exec()) ?? []);
     replies.forEach(([, fields], i) => {
       const minuteStart = (firstMinute + i) * 60;
       for (const [field, value] of Object.entries((fields ?? {}) as Record<string, string>)) {
@@ -685,10 +700,10 @@ export class RedisStore implements JobStore, AdminStore {
   async listPlaceIds(place: JobPlace): Promise<PlacedId[]> {
     const k = this.#keys;
     if (place.kind === 'held') {
-      return (await this.#client.hkeys(k.jobs(place.processId))).sort().map((id) => ({ id, score: 0 }));
+      return (await read(this.#client.hkeys(k.jobs(place.processId)))).sort().map((id) => ({ id, score: 0 }));
     }
     const key = place.kind === 'delayed' ? k.delayed(place.processId) : k.failedIndex;
-    const flat = await this.#client.zrange(key, 0, -1, 'WITHSCORES');
+    const flat = await read(this.#client.zrange(key, 0, -1, 'WITHSCORES'));
     const ids: PlacedId[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       ids.push({ id: flat[i]!, score: flat[i + 1] === 'inf' ? Infinity : Number(flat[i + 1]) });
@@ -707,7 +722,10 @@ export class RedisStore implements JobStore, AdminStore {
     const batch = this.#client.multi();
     if (newestFirst) batch.zrevrange(key, offset, last, 'WITHSCORES');
     else batch.zrange(key, offset, last, 'WITHSCORES');
-    const [[, flat], [, total]] = (await batch.zcard(key).exec()) as [[unknown, string[]], [unknown, number]];
+    const [[, flat], [, total]] = checked((await batch.zcard(key).exec()) ?? []) as [
+      [unknown, string[]],
+      [unknown, number],
+    ];
     const ids: PlacedId[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       ids.push({ id: flat[i]!, score: flat[i + 1] === 'inf' ? Infinity : Number(flat[i + 1]) });
@@ -724,7 +742,7 @@ export class RedisStore implements JobStore, AdminStore {
         : place.kind === 'delayed'
           ? k.delayedJobs(place.processId)
           : k.failed;
-    const records = await this.#client.hmgetBuffer(key, ...ids);
+    const records = await read(this.#client.hmgetBuffer(key, ...ids));
     const jobs: StoredJob[] = [];
     ids.forEach((id, i) => {
       const record = records[i];
@@ -734,35 +752,18 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async dueTime(processId: string, id: string): Promise<number | null> {
-    const score = await this.#client.zscore(this.#keys.delayed(processId), id);
+    const score = await read(this.#client.zscore(this.#keys.delayed(processId), id));
     return score === null ? null : score === 'inf' ? Infinity : Number(score);
   }
 
-  async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
-    // One round trip: whether the job is delayed there, and (XX: only if it is) due at once.
+  async makeDelayedJobsDue(processId: string, ids: readonly string[]): Promise<string[]> {
     const key = this.#keys.delayed(processId);
-    const [[, score]] = (await this.#client.multi().zscore(key, id).zadd(key, 'XX', 0, id).exec()) as [
-      [unknown, string | null],
-      unknown,
-    ];
-    return score !== null;
-  }
-
-  async requeueFailedJob(processId: string, job: StoredJob): Promise<boolean> {
-    const k = this.#keys;
-    const moved = await this.#client.requeueFailedJob(
-      k.failed,
-      k.failedIndex,
-      k.delayed(processId),
-      k.delayedJobs(processId),
-      k.processes,
-      k.counts,
-      job.id,
-      job.record,
-      processId,
-      placeholderJson(processId),
-    );
-    return moved === 1;
+    const found: string[] = [];
+    for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
+      const batch = ids.slice(start, start + SCRIPT_BATCH);
+      found.push(...((await this.#client.makeDelayedJobsDue(key, ...batch)) as string[]));
+    }
+    return found;
   }
 }
 
@@ -832,4 +833,17 @@ function pairs(reply: Buffer[]): StoredJob[] {
   const jobs: StoredJob[] = [];
   for (let i = 0; i < reply.length; i += 2) jobs.push({ id: reply[i]!.toString(), record: reply[i + 1]! });
   return jobs;
+}
+
+/** A read whose key holds another type than toniq keeps there rejects with DamagedKeyError naming it. */
+function read<T>(reply: Promise<T>): Promise<T> {
+  return reply.catch((error: unknown) => {
+    throw damagedKeyOf(error) ?? error;
+  });
+}
+
+/** The replies of a pipeline or a MULTI, or the first error among them (a damaged key named as such). */
+function checked(replies: Array<[Error | null, unknown]>): Array<[Error | null, unknown]> {
+  for (const [error] of replies) if (error) throw damagedKeyOf(error) ?? error;
+  return replies;
 }

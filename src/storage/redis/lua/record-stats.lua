@@ -7,6 +7,7 @@
 -- ARGV[1] process id, ARGV[2] report JSON, ARGV[3] second within the minute (0-59),
 -- ARGV[4] jobs finished, ARGV[5] jobs failed
 -- Returns 1.
+expect_types({ 'hash', 'hash' })
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local finished = tonumber(ARGV[4])
 local failed = tonumber(ARGV[5])
