@@ -10,6 +10,7 @@ import {
   createAdminHandler,
 } from './admin/http/admin-handler.js';
 import {
+  DamagedKeyError,
   InvalidArgumentsError,
   InvalidOptionsError,
   JobNotFoundError,
@@ -651,6 +652,8 @@ export class Toniq {
     try {
       await write;
     } catch (error) {
+      // A damaged key is not an outage: it says which key, and that nothing was written.
+      if (error instanceof DamagedKeyError) throw error;
       throw new RedisUnavailableError(action, this.#o.enqueueTimeout, { cause: error });
     }
   }
