@@ -16,7 +16,12 @@ import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } 
 const server = useRedis();
 const newToniq = toniqFactory(server);
 
-const fast = { heartbeatInterval: 50, deadAfter: 500, takeoverCheckInterval: 50, delayedJobsPollInterval: 5000 };
+const fast = {
+  heartbeatInterval: 50,
+  deadAfter: 500,
+  takeoverCheckInterval: 50,
+  delayedJobsPollInterval: 5000,
+};
 /** A record cut short inside its header: version byte 2, then not even the header's length. */
 const TRUNCATED = Buffer.from([2, 0, 0]);
 
@@ -48,10 +53,7 @@ describe('damaged records and keys', () => {
     const finished = collectEvents<[Job]>(toniq.events, 'finished', 2, 3000);
 
     // Within 3 s, not at the orphan check ~30 s later: the script that took them did not fail half-way.
-    assert.deepEqual(
-      (await finished).map(([job]) => job.id).sort(),
-      [jobs[0]!.id, jobs[2]!.id].sort(),
-    );
+    assert.deepEqual((await finished).map(([job]) => job.id).sort(), [jobs[0]!.id, jobs[2]!.id].sort());
     const [listed] = await eventually(
       async () => {
         const list = await toniq.failedJobs();
@@ -102,7 +104,15 @@ describe('damaged records and keys', () => {
     );
 
     await toniq.delete('cut');
-    const cli = await toniqCli(['delete', '--all', '--json', '--redis-url', server.redis.url, '--prefix', keyPrefix]);
+    const cli = await toniqCli([
+      'delete',
+      '--all',
+      '--json',
+      '--redis-url',
+      server.redis.url,
+      '--prefix',
+      keyPrefix,
+    ]);
     assert.equal(cli.code, 0, cli.stderr);
     assert.deepEqual(await toniq.failedJobs(), []);
     assert.equal(await client.exists(`{${keyPrefix}}:failed`, `{${keyPrefix}}:failed-index`), 0);
@@ -135,7 +145,10 @@ describe('damaged records and keys', () => {
     });
     assert.equal(taken.jobs, 1);
     assert.equal(await server.redis.client().exists(`{${keyPrefix}}:heartbeat:stuck`), 0);
-    assert.equal((await toniq.processes()).find((process) => process.id === 'stuck'), undefined);
+    assert.equal(
+      (await toniq.processes()).find((process) => process.id === 'stuck'),
+      undefined,
+    );
   });
 
   it('enqueues delayed jobs when the per-worker counts key is damaged (counts are advisory)', async () => {
@@ -161,14 +174,21 @@ describe('damaged records and keys', () => {
     const client = server.redis.client();
     const delayed = `{${keyPrefix}}:delayed:${toniq.processId}`;
     await client.set(delayed, 'not a sorted set');
-    await assert.rejects(toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 60_000 }), (error: unknown) => {
-      assert.ok(error instanceof DamagedKeyError, String(error));
-      assert.equal(error.code, 'TONIQ_DAMAGED_KEY');
-      assert.equal(error.key, delayed);
-      assert.match(error.message, /holds a string where toniq keeps a zset.*redis-cli DEL/);
-      return true;
-    });
-    assert.equal(await client.exists(`{${keyPrefix}}:delayed-jobs:${toniq.processId}`), 0, 'no record written');
+    await assert.rejects(
+      toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 60_000 }),
+      (error: unknown) => {
+        assert.ok(error instanceof DamagedKeyError, String(error));
+        assert.equal(error.code, 'TONIQ_DAMAGED_KEY');
+        assert.equal(error.key, delayed);
+        assert.match(error.message, /holds a string where toniq keeps a zset.*redis-cli DEL/);
+        return true;
+      },
+    );
+    assert.equal(
+      await client.exists(`{${keyPrefix}}:delayed-jobs:${toniq.processId}`),
+      0,
+      'no record written',
+    );
   });
 
   it('says which key is damaged when a read finds another type (failed list, registry, reports)', async () => {

@@ -165,7 +165,11 @@ for (const [name, open] of stores) {
       assert.deepEqual(await store.retryFailedJobs('q', [{ id: 'y', record: bytes('Y1') }]), ['y']);
       assert.deepEqual(await store.retryFailedJobs('q', [{ id: 'y', record: bytes('Y1') }]), []);
       assert.deepEqual(ids(await store.takeDueJobs('q', 0, 10)), ['y'], 'a retried job is due at once');
-      assert.equal((await store.listProcesses()).find((p) => p.id === 'q')?.heartbeatAge, null, 'q is registered');
+      assert.equal(
+        (await store.listProcesses()).find((p) => p.id === 'q')?.heartbeatAge,
+        null,
+        'q is registered',
+      );
       assert.deepEqual(await store.deleteFailedJobs(['x', 'nope']), ['x']);
       assert.deepEqual(await store.deleteFailedJobs(['x']), []);
       assert.deepEqual(await store.listFailedJobs(), []);

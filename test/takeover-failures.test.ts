@@ -66,7 +66,10 @@ describe('takeover of damaged processes', () => {
 
     const failure = logger.lines.find((line) => line.level === 'error' && line.obj.from === 'damaged');
     assert.ok(failure, `an error line names the damaged process; got:\n${logger.text()}`);
-    assert.match(failure.msg, /Could not take over the jobs of dead process damaged: .*jobs:damaged" is damaged/);
+    assert.match(
+      failure.msg,
+      /Could not take over the jobs of dead process damaged: .*jobs:damaged" is damaged/,
+    );
 
     // The admin UI's processes page (and toniq.processes()) show why.
     const damaged = (await toniq.processes()).find((process) => process.id === 'damaged');

@@ -112,7 +112,9 @@ export function retryRecordOf(id: string, bytes: Buffer): JobRecord {
   try {
     failed = decodeRecord(bytes, id, 'the failed list');
   } catch (error) {
-    throw new CannotRetryError(id, `its record cannot be read (${(error as Error).message})`, { cause: error });
+    throw new CannotRetryError(id, `its record cannot be read (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   if (failed.failed?.raw) {
     throw new CannotRetryError(

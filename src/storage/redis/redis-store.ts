@@ -453,7 +453,9 @@ export class RedisStore implements JobStore, AdminStore {
     const removed: string[] = [];
     for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
       const batch = ids.slice(start, start + SCRIPT_BATCH);
-      removed.push(...((await this.#client.deleteFailedJobs(k.failed, k.failedIndex, k.counts, ...batch)) as string[]));
+      removed.push(
+        ...((await this.#client.deleteFailedJobs(k.failed, k.failedIndex, k.counts, ...batch)) as string[]),
+      );
     }
     return removed;
   }

@@ -80,7 +80,9 @@ export function damagedKeyOf(error: unknown): DamagedKeyError | undefined {
   }
   const key = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
   if (error.message.startsWith('WRONGTYPE') && typeof key === 'string') {
-    return new DamagedKeyError(key, 'it holds a value of another type than toniq keeps there', { cause: error });
+    return new DamagedKeyError(key, 'it holds a value of another type than toniq keeps there', {
+      cause: error,
+    });
   }
   return undefined;
 }
