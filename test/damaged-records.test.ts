@@ -10,6 +10,7 @@ import {
   type Job,
 } from '../src/index.js';
 import { decodeRecord } from '../src/job/job-record.js';
+import { RedisStore } from '../src/storage/redis/redis-store.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -189,6 +190,35 @@ describe('damaged records and keys', () => {
       0,
       'no record written',
     );
+  });
+
+  it('refuses a due time Redis cannot store before moving the job, so the job stays where it was', async () => {
+    const keyPrefix = randomPrefix();
+    const store = new RedisStore({
+      redisUrl: server.redis.url,
+      keyPrefix,
+      logger: recordingLogger(),
+      commandTimeout: 2000,
+    });
+    await store.open();
+    try {
+      const job = { id: 'j', record: Buffer.from('record') };
+      await store.addJobs('p', [job]);
+      await assert.rejects(store.scheduleRetry('p', { ...job, dueAt: Number.NaN }), /TONIQ_BAD_SCORE NaN/);
+      await assert.rejects(store.failJob('p', job, Number.NaN), /TONIQ_BAD_SCORE/);
+      await assert.rejects(store.addDelayedJobs('p', [{ id: 'd', record: job.record, dueAt: Number.NaN }]));
+      assert.deepEqual(
+        (await store.listJobs('p')).map((stored) => stored.id),
+        ['j'],
+        'still held by its process',
+      );
+      assert.equal(
+        await server.redis.client().exists(`{${keyPrefix}}:delayed-jobs:p`, `{${keyPrefix}}:failed`),
+        0,
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it('says which key is damaged when a read finds another type (failed list, registry, reports)', async () => {

@@ -13,3 +13,13 @@ local function expect_types(types)
     end
   end
 end
+
+-- expect_score(value): a sorted-set score toniq passes (a time in ms, or "inf") that ZADD would
+-- refuse (NaN, a number too large for a double) is refused before the first write, too.
+local function expect_score(value)
+  local n = tonumber(value)
+  local infinite = value == 'inf' or value == '+inf' or value == '-inf'
+  if n == nil or n ~= n or (not infinite and (n == math.huge or n == -math.huge)) then
+    error({ err = 'TONIQ_BAD_SCORE ' .. tostring(value) .. ' is not a time in ms; nothing was written' })
+  end
+end
