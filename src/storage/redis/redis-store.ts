@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import {
+  DamagedKeyError,
   describeRedisRefusal,
   maskRedisUrl,
   RedisRefusedError,
@@ -196,11 +197,14 @@ export class RedisStore implements JobStore, AdminStore {
         for (const job of batch) args.push(job.id, job.record);
         return this.#client.addJobs(key, this.#keys.processes, ...args).catch((error: unknown) => {
           // The write may still land after the command timed out: remove it then, so that a
-          // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers).
-          void this.finishJobs(
-            processId,
-            batch.map((job) => job.id),
-          );
+          // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
+          // damaged key was refused before anything was written: nothing to remove.
+          if (!(error instanceof DamagedKeyError)) {
+            void this.finishJobs(
+              processId,
+              batch.map((job) => job.id),
+            );
+          }
           throw error;
         });
       });
@@ -326,11 +330,14 @@ export class RedisStore implements JobStore, AdminStore {
         return this.#client
           .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts, ...args)
           .catch((error: unknown) => {
-            void this.#undoDelayed(
-              delayedKey,
-              delayedJobsKey,
-              batch.map((job) => job.id),
-            );
+            // As for addJobs: a refusal before the first write leaves nothing to undo.
+            if (!(error instanceof DamagedKeyError)) {
+              void this.#undoDelayed(
+                delayedKey,
+                delayedJobsKey,
+                batch.map((job) => job.id),
+              );
+            }
             throw error;
           });
       });
