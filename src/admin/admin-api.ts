@@ -170,46 +170,52 @@ export class Admin {
     const { store, local } = this.#o;
     const live = (await store.listProcesses()).filter((process) => process.heartbeatAge !== null);
     const woken = new Set<string>();
-    const result = await inChunks(ids, async (chunk) => {
-      const records = new Map(
-        (await store.getPlaceRecords({ kind: 'failed' }, chunk)).map((job) => [job.id, job.record]),
-      );
-      // Each job's process, then one store call per process for the chunk.
-      const outcomes = new Map<string, Outcome>();
-      const byProcess = new Map<string, StoredJob[]>();
-      for (const id of chunk) {
-        const bytes = records.get(id);
-        if (!bytes) {
-          outcomes.set(id, MISSING);
-          continue;
+    const result = await inChunks(
+      ids,
+      async (chunk) => {
+        const records = new Map(
+          (await store.getPlaceRecords({ kind: 'failed' }, chunk)).map((job) => [job.id, job.record]),
+        );
+        // Each job's process, then one store call per process for the chunk.
+        const outcomes = new Map<string, Outcome>();
+        const byProcess = new Map<string, StoredJob[]>();
+        for (const id of chunk) {
+          const bytes = records.get(id);
+          if (!bytes) {
+            outcomes.set(id, MISSING);
+            continue;
+          }
+          let fresh: JobRecord;
+          try {
+            fresh = retryRecordOf(id, bytes);
+          } catch (error) {
+            if (!(error instanceof CannotRetryError)) throw error;
+            outcomes.set(id, { refused: `${error.reason}; delete it instead.` });
+            continue;
+          }
+          const candidates = local?.registers(fresh.worker)
+            ? [local.processId]
+            : live.filter((process) => process.workers.includes(fresh.worker)).map((process) => process.id);
+          if (!candidates.length) {
+            outcomes.set(id, {
+              refused: `no live process registers the worker "${fresh.worker}". Start a process that does, then retry.`,
+            });
+            continue;
+          }
+          const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
+          const jobs = byProcess.get(chosen) ?? [];
+          jobs.push({ id, record: encodeRecord(fresh) });
+          byProcess.set(chosen, jobs);
         }
-        let fresh: JobRecord;
-        try {
-          fresh = retryRecordOf(id, bytes);
-        } catch (error) {
-          if (!(error instanceof CannotRetryError)) throw error;
-          outcomes.set(id, { refused: `${error.reason}; delete it instead.` });
-          continue;
+        for (const [processId, jobs] of byProcess) {
+          const moved = new Set(await store.retryFailedJobs(processId, jobs));
+          if (moved.size) woken.add(processId);
+          for (const job of jobs) outcomes.set(job.id, moved.has(job.id) ? DONE : MISSING);
         }
-        const candidates = local?.registers(fresh.worker)
-          ? [local.processId]
-          : live.filter((process) => process.workers.includes(fresh.worker)).map((process) => process.id);
-        if (!candidates.length) {
-          outcomes.set(id, {
-            refused: `no live process registers the worker "${fresh.worker}". Start a process that does, then retry.`,
-          });
-          continue;
-        }
-        const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
-        byProcess.set(chosen, [...(byProcess.get(chosen) ?? []), { id, record: encodeRecord(fresh) }]);
-      }
-      for (const [processId, jobs] of byProcess) {
-        const moved = new Set(await store.retryFailedJobs(processId, jobs));
-        if (moved.size) woken.add(processId);
-        for (const job of jobs) outcomes.set(job.id, moved.has(job.id) ? DONE : MISSING);
-      }
-      return chunk.map(async (id) => outcomes.get(id)!);
-    });
+        return chunk.map(async (id) => outcomes.get(id)!);
+      },
+      BATCH_CHUNK,
+    );
     for (const processId of woken) this.#wake(processId);
     this.#log(source, 'retried', 'failed', result);
     return result;
@@ -369,7 +375,7 @@ const DONE = { done: true } as const;
 const MISSING = { missing: true } as const;
 /** Jobs acted on at once: their Redis calls travel together instead of one round trip each. */
 const ACTION_CHUNK = 500;
-/** Jobs per chunk of the actions that are one store call per chunk (delete, run now). */
+/** Jobs per chunk of the actions that are one store call per chunk and process (retry, delete, run now). */
 const BATCH_CHUNK = 5000;
 
 /** Runs an action over ids, a chunk at a time, the jobs of a chunk at once; the result keeps the ids' order. */
