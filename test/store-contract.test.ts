@@ -267,6 +267,38 @@ for (const [name, open] of stores) {
       await store.close();
     });
 
+    it('makes due, retries and deletes many jobs at once, past one script call of them', async () => {
+      const store = await open();
+      const many = Array.from({ length: 12_000 }, (_, i) => `j${i}`);
+      const held = many.filter((_, i) => i % 2 === 0);
+      await store.addDelayedJobs(
+        'p',
+        held.map((id) => ({ id, record: recordOf(id, 'Mail'), dueAt: 1_000 })),
+      );
+      assert.deepEqual(await store.makeDelayedJobsDue('p', many), held);
+      assert.equal((await store.takeDueJobs('p', 0, 20_000)).length, held.length, 'all due at once');
+
+      await store.addJobs(
+        'p',
+        held.map((id) => ({ id, record: recordOf(id, 'Mail') })),
+      );
+      for (const id of held) await store.failJob('p', { id, record: recordOf(id, 'Mail') }, 1);
+      const retried = held.slice(0, 500);
+      assert.deepEqual(
+        await store.retryFailedJobs(
+          'q',
+          [...retried, 'gone'].map((id) => ({ id, record: recordOf(id, 'Mail') })),
+        ),
+        retried,
+      );
+      assert.deepEqual(await store.deleteFailedJobs(many), held.slice(500), 'the other 5,500');
+      assert.deepEqual(await store.listFailedJobs(), []);
+      const overview = await store.readOverview();
+      assert.deepEqual(overview.failedByWorker, {});
+      assert.equal(overview.delayedByWorker.Mail, 500);
+      await store.close();
+    });
+
     it('keeps reports and sums throughput per second', async () => {
       const store = await open();
       await store.keepAlive(
