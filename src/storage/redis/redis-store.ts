@@ -564,7 +564,11 @@ export class RedisStore implements JobStore, AdminStore {
     const k = this.#keys;
     const [registered, takeoverErrors] = await Promise.all([
       read(this.#client.hgetall(k.processes)),
-      read(this.#client.hgetall(k.takeoverErrors)),
+      // The notes are advisory, like the counts: a damaged key must not stop takeovers.
+      this.#client.hgetall(k.takeoverErrors).catch((error: unknown) => {
+        if (damagedKeyOf(error)) return {} as Record<string, string>;
+        throw error;
+      }),
     ]);
     const ids = Object.keys(registered);
     if (!ids.length) return [];
