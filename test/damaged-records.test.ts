@@ -221,6 +221,29 @@ describe('damaged records and keys', () => {
     }
   });
 
+  it('records stats when a second of the throughput holds a garbled count (it starts afresh)', async () => {
+    const keyPrefix = randomPrefix();
+    const store = new RedisStore({
+      redisUrl: server.redis.url,
+      keyPrefix,
+      logger: recordingLogger(),
+      commandTimeout: 2000,
+    });
+    await store.open();
+    try {
+      const now = 1_000_000_000_500;
+      const second = Math.floor(now / 1000);
+      await server.redis
+        .client()
+        .hset(`{${keyPrefix}}:throughput:${Math.floor(second / 60)}`, `f${second % 60}`, 'garbled');
+      const report = { workers: {}, limitedWorkers: [], runningIds: [] };
+      await store.recordStats('p', report, 3, 0, now);
+      assert.deepEqual((await store.readThroughput(second, 1)).finished, [3]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('says which key is damaged when a read finds another type (failed list, registry, reports)', async () => {
     const keyPrefix = randomPrefix();
     const toniq = await newToniq({ keyPrefix, workers: [fixtureWorker], ...fast });
