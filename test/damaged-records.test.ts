@@ -124,6 +124,29 @@ describe('damaged records and keys', () => {
     );
   });
 
+  it('lists a failed record whose failure fields are damaged with a readable error and valid dates', async () => {
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ keyPrefix, workers: [fixtureWorker], ...fast });
+    const header = JSON.stringify({
+      id: 'odd',
+      worker: 'Fixture',
+      attempt: 1,
+      createdAt: 1_700_000_000_000,
+      failed: { error: null, attempts: 'three', failedAt: 'yesterday', raw: 5 },
+    });
+    const frame = Buffer.alloc(6);
+    frame[0] = 2;
+    frame[1] = 'U'.charCodeAt(0);
+    frame.writeUInt32BE(Buffer.byteLength(header), 2);
+    await putFailed(keyPrefix, 'odd', Buffer.concat([frame, Buffer.from(header)]));
+    const [job] = await toniq.failedJobs();
+    assert.equal(job?.id, 'odd');
+    assert.match(job.error.message, /no error was recorded/);
+    assert.equal(job.failedAt.getTime(), 0);
+    assert.equal(job.attempts, 0);
+    assert.equal(job.createdAt.getTime(), 1_700_000_000_000);
+  });
+
   it('takes over a dead process whose heartbeat key has no time to live, as listProcesses calls it dead', async () => {
     const keyPrefix = randomPrefix();
     const dead = createToniq({

@@ -171,8 +171,8 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
   }
   if (
     typeof header?.worker !== 'string' ||
-    typeof header.attempt !== 'number' ||
-    typeof header.createdAt !== 'number'
+    !Number.isFinite(header.attempt) ||
+    !Number.isFinite(header.createdAt)
   ) {
     throw corrupt('the record lacks worker, attempt or createdAt');
   }
@@ -191,11 +191,33 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
             hasClasses: header.hasClasses === true,
           },
   };
-  if (header.failed) {
-    const { raw, ...failed } = header.failed;
-    record.failed = raw ? { ...failed, raw: Buffer.from(raw, 'base64') } : failed;
-  }
+  if (header.failed) record.failed = failedInfoOf(header.failed);
   return record;
+}
+
+/**
+ * The failure a header records, each field checked: a damaged one reads as unknown (no error
+ * message, time 0) rather than as undefined or an Invalid Date in FailedJob.
+ */
+function failedInfoOf(failed: any): FailedInfo {
+  const error = typeof failed === 'object' && failed !== null ? failed.error : undefined;
+  const info: FailedInfo = {
+    error:
+      typeof error?.message === 'string'
+        ? {
+            name: typeof error.name === 'string' ? error.name : 'Error',
+            message: error.message,
+            ...(typeof error.stack === 'string' && { stack: error.stack }),
+            ...((typeof error.code === 'string' || typeof error.code === 'number') && { code: error.code }),
+          }
+        : { name: 'Error', message: '(no error was recorded, or it could not be read)' },
+    attempts: Number.isFinite(failed?.attempts) ? failed.attempts : 0,
+    failedAt: Number.isFinite(failed?.failedAt) ? failed.failedAt : 0,
+    processId: typeof failed?.processId === 'string' ? failed.processId : '',
+  };
+  if (typeof failed?.raw === 'string') info.raw = Buffer.from(failed.raw, 'base64');
+  else if (failed?.raw instanceof Uint8Array) info.raw = Buffer.from(failed.raw);
+  return info;
 }
 
 /**
@@ -220,7 +242,7 @@ const migrations: Record<number, (record: any, id: string) => any> = {
     attempt: old.attempt,
     createdAt: old.createdAt,
     args: { bytes: serializeValue(old.args), format: 'v8', hasClasses: old.hasClasses === true },
-    ...(old.failed ? { failed: old.failed } : {}),
+    ...(old.failed ? { failed: failedInfoOf(old.failed) } : {}),
   }),
 };
 
@@ -248,8 +270,8 @@ function decodeStructuredCloneRecord(bytes: Buffer, id: string, where: string): 
   }
   if (
     typeof value.worker !== 'string' ||
-    typeof value.attempt !== 'number' ||
-    typeof value.createdAt !== 'number'
+    !Number.isFinite(value.attempt) ||
+    !Number.isFinite(value.createdAt)
   ) {
     throw new CorruptJobRecordError(id, where, {
       cause: new Error('the record lacks worker, attempt or createdAt'),
