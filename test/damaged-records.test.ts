@@ -190,6 +190,9 @@ describe('damaged records and keys', () => {
     const job = await toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 10 });
     await nextEvent<[Job]>(toniq.events, 'finished', { filter: (done) => done.id === job.id });
     assert.equal(await client.get(counts), 'a string', 'left alone');
+    const stats = await toniq.admin.stats();
+    assert.equal(stats.totals.failed, 0, 'the overview goes on without the counts');
+    assert.match(toniq.logger.text('warn'), /counts" is damaged.*per-worker counts show 0/);
   });
 
   it('refuses a write whose key holds another type before writing anything, naming the key', async () => {

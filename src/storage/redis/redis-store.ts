@@ -70,6 +70,7 @@ export class RedisStore implements JobStore, AdminStore {
   #finishConfirmed: Promise<void> | undefined;
   #finishFailures = 0;
   #subscriber: Redis | undefined;
+  #warnedCounts = false;
   readonly #reconnectListeners: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
@@ -668,7 +669,7 @@ export class RedisStore implements JobStore, AdminStore {
     const [processes, reports, counts, failed] = await Promise.all([
       this.listProcesses(),
       read(this.#client.hgetall(k.reports)),
-      read(this.#client.hgetall(k.counts)),
+      this.#client.hgetall(k.counts).catch((error: unknown) => this.#damagedCounts(error)),
       read(this.#client.zcard(k.failedIndex)),
     ]);
     const pipeline = this.#client.pipeline();
@@ -686,6 +687,23 @@ export class RedisStore implements JobStore, AdminStore {
       failedByWorker: countsOf(counts, 'failed:'),
       failed,
     };
+  }
+
+  /**
+   * The counts are advisory (the scripts leave a damaged counts key alone): the overview goes on
+   * without them, and says once what to do.
+   */
+  #damagedCounts(error: unknown): Record<string, string> {
+    const damaged = damagedKeyOf(error);
+    if (!damaged) throw error;
+    if (!this.#warnedCounts) {
+      this.#warnedCounts = true;
+      this.#options.logger.warn(
+        { err: damaged },
+        `${damaged.message} Until then the per-worker counts show 0.`,
+      );
+    }
+    return {};
   }
 
   async readThroughput(
