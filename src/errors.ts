@@ -18,7 +18,9 @@ export type ToniqErrorCode =
   | 'TONIQ_JOB_NOT_FOUND'
   | 'TONIQ_NO_SUCH_PROCESS'
   | 'TONIQ_BAD_RETRY_STRATEGY'
-  | 'TONIQ_RAN_UNPERSISTED';
+  | 'TONIQ_RAN_UNPERSISTED'
+  | 'TONIQ_DAMAGED_KEY'
+  | 'TONIQ_CANNOT_RETRY';
 
 export class ToniqError extends Error {
   readonly code: ToniqErrorCode;
@@ -276,5 +278,42 @@ export class RanUnpersistedError extends ToniqError {
       options,
     );
     this.jobId = jobId;
+  }
+}
+
+/**
+ * A Redis key toniq uses holds a value of another type (another program writes under the key
+ * prefix, or someone changed it by hand). Scripts check before their first write, so nothing was
+ * changed; the Redis reply is `cause`.
+ */
+export class DamagedKeyError extends ToniqError {
+  /** The damaged key. */
+  readonly key: string;
+  constructor(key: string, found: string, options?: { cause?: unknown }) {
+    super(
+      'TONIQ_DAMAGED_KEY',
+      `The Redis key "${key}" is damaged: ${found}. Nothing was changed. Another program may write ` +
+        `under toniq's key prefix (give toniq a keyPrefix of its own). Look at it (redis-cli TYPE "${key}"), ` +
+        `then delete it (redis-cli DEL "${key}"): toniq recreates it, without whatever it held.`,
+      options,
+    );
+    this.key = key;
+  }
+}
+
+/** `retry` named a failed job whose record cannot be read, so it cannot run again; its bytes are left as they are. */
+export class CannotRetryError extends ToniqError {
+  readonly jobId: string;
+  /** Why, in a few words ("its record cannot be read (…)"). */
+  readonly reason: string;
+  constructor(jobId: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      'TONIQ_CANNOT_RETRY',
+      `Job #${jobId} cannot be retried: ${reason}. It stays in the failed list as it is; ` +
+        `inspect it there (its raw bytes are kept) and delete it once handled.`,
+      options,
+    );
+    this.jobId = jobId;
+    this.reason = reason;
   }
 }

@@ -27,7 +27,9 @@ export type { StatsWebhook, StatsWebhookOptions } from './admin/stats-webhook.js
 export { startStatsWebhook } from './admin/stats-webhook.js';
 export type { ToniqErrorCode } from './errors.js';
 export {
+  CannotRetryError,
   CorruptJobRecordError,
+  DamagedKeyError,
   InvalidArgumentsError,
   InvalidOptionsError,
   JobNotFoundError,

@@ -10,6 +10,7 @@ import {
   createAdminHandler,
 } from './admin/http/admin-handler.js';
 import {
+  DamagedKeyError,
   InvalidArgumentsError,
   InvalidOptionsError,
   JobNotFoundError,
@@ -23,7 +24,7 @@ import {
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from './events.js';
 import { type FailedJob, type Job, toJobError } from './job/job.js';
 import { newJobId } from './job/job-id.js';
-import { decodeRecord, encodeRecord, freshAttempt, type JobRecord, NO_ARGS } from './job/job-record.js';
+import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS, retryRecordOf } from './job/job-record.js';
 import { ArgumentCodec, type EncodedArgs } from './job/serialization.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
@@ -500,15 +501,6 @@ export class Toniq {
       local: {
         processId: this.#o.processId,
         registers: (worker) => this.#workers.has(worker),
-        retryHere: async (id) => {
-          try {
-            await this.retry(id);
-            return true;
-          } catch (error) {
-            if (error instanceof JobNotFoundError) return false;
-            throw error;
-          }
-        },
       },
     });
     return this.#admin;
@@ -569,22 +561,34 @@ export class Toniq {
     return (await store.listFailedJobs()).map((stored) => this.#toFailedJob(stored));
   }
 
-  /** Runs a failed job again in this process, with the same id and a fresh retry budget. */
+  /**
+   * Runs a failed job again in this process, with the same id and a fresh retry budget. Throws
+   * CannotRetryError, leaving the job as it is, when its record cannot be read.
+   */
   async retry(job: FailedJob | string): Promise<Job> {
     const store = this.#requireStarted('retry a failed job');
     const id = jobIdOf(job);
     const current = await store.getFailedJob(id);
     if (!current) throw new JobNotFoundError(id);
-    const old = this.#decodeFailed({ id, record: current });
-    const fresh = freshAttempt(old);
-    const stored = { id, record: encodeRecord(fresh) };
-    if (!(await store.retryFailedJob(this.#o.processId, stored))) throw new JobNotFoundError(id);
-    if (this.#o.mode === 'background') void this.#runner!.run(stored);
-    else if (this.#o.mode === 'inline') await this.#runner!.run(stored, { retryable: false });
+    const fresh = retryRecordOf(id, current);
+    // The admin's retry path too: back among this process's delayed jobs, due at once.
+    const moved = await store.retryFailedJobs(this.#o.processId, [{ id, record: encodeRecord(fresh) }]);
+    if (!moved.length) throw new JobNotFoundError(id);
+    if (this.#o.mode === 'background') this.#timer!.notify(0);
+    else {
+      // Inline runs it now and waits; manual holds it for drain(). Both take it (and any other
+      // job due at once) from the delayed jobs here rather than at the timer's next poll.
+      const due = await store.takeDueJobs(this.#o.processId, 0, 1000);
+      const mine = due.find((stored) => stored.id === id);
+      if (this.#o.mode === 'inline') {
+        this.#runner!.runStored(due.filter((stored) => stored !== mine));
+        if (mine) await this.#runner!.run(mine, { retryable: false });
+      }
+    }
     return {
       id,
       worker: fresh.worker,
-      args: this.#codec.tryDecode(old.args),
+      args: this.#codec.tryDecode(fresh.args),
       attempt: 1,
       createdAt: new Date(fresh.createdAt),
       processId: this.#o.processId,
@@ -595,7 +599,7 @@ export class Toniq {
   async delete(job: FailedJob | string): Promise<void> {
     const store = this.#requireStarted('delete a failed job');
     const id = jobIdOf(job);
-    if (!(await store.deleteFailedJob(id))) throw new JobNotFoundError(id);
+    if (!(await store.deleteFailedJobs([id])).length) throw new JobNotFoundError(id);
   }
 
   /**
@@ -695,6 +699,8 @@ export class Toniq {
     try {
       await write;
     } catch (error) {
+      // A damaged key is not an outage: it says which key, and that nothing was written.
+      if (error instanceof DamagedKeyError) throw error;
       const loopBlockedFor = this.#loopWatch?.explain(startedAt, `a write to ${action}`) || undefined;
       throw new RedisUnavailableError(action, this.#o.enqueueTimeout, { cause: error, loopBlockedFor });
     }

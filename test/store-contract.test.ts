@@ -162,11 +162,16 @@ for (const [name, open] of stores) {
       );
       assert.equal((await store.getFailedJob('x'))?.toString(), 'Xf');
       assert.equal(await store.getFailedJob('nope'), null);
-      assert.equal(await store.retryFailedJob('q', { id: 'y', record: bytes('Y1') }), true);
-      assert.equal(await store.retryFailedJob('q', { id: 'y', record: bytes('Y1') }), false);
-      assert.deepEqual(ids(await store.listJobs('q')), ['y']);
-      assert.equal(await store.deleteFailedJob('x'), true);
-      assert.equal(await store.deleteFailedJob('x'), false);
+      assert.deepEqual(await store.retryFailedJobs('q', [{ id: 'y', record: bytes('Y1') }]), ['y']);
+      assert.deepEqual(await store.retryFailedJobs('q', [{ id: 'y', record: bytes('Y1') }]), []);
+      assert.deepEqual(ids(await store.takeDueJobs('q', 0, 10)), ['y'], 'a retried job is due at once');
+      assert.equal(
+        (await store.listProcesses()).find((p) => p.id === 'q')?.heartbeatAge,
+        null,
+        'q is registered',
+      );
+      assert.deepEqual(await store.deleteFailedJobs(['x', 'nope']), ['x']);
+      assert.deepEqual(await store.deleteFailedJobs(['x']), []);
       assert.deepEqual(await store.listFailedJobs(), []);
       await store.close();
     });
@@ -200,10 +205,10 @@ for (const [name, open] of stores) {
       assert.equal((await store.readOverview()).delayedByWorker[odd], undefined);
 
       await store.takeDueJobs('p', 25, 10); // d1 and d3
-      await store.retryFailedJob('p', { id: 'f1', record: recordOf('f1', 'Mail') });
-      await store.requeueFailedJob('q', { id: 'f2', record: recordOf('f2', 'Zip') });
+      await store.retryFailedJobs('p', [{ id: 'f1', record: recordOf('f1', 'Mail') }]);
+      await store.retryFailedJobs('q', [{ id: 'f2', record: recordOf('f2', 'Zip') }]);
       overview = await store.readOverview();
-      assert.deepEqual(overview.delayedByWorker, { Mail: 1, Zip: 2 });
+      assert.deepEqual(overview.delayedByWorker, { Mail: 2, Zip: 2 });
       assert.deepEqual(overview.failedByWorker, {});
       assert.deepEqual(
         (await store.listPlaceIds({ kind: 'delayed', processId: 'q' })).map((e) => [e.id, e.score]),
@@ -256,10 +261,41 @@ for (const [name, open] of stores) {
         ],
         total: 3,
       });
-      assert.equal(await store.makeDelayedJobDue('p', 'held'), true);
-      assert.equal(await store.makeDelayedJobDue('p', 'gone'), false);
-      assert.equal(await store.makeDelayedJobDue('other', 'late'), false);
+      assert.deepEqual(await store.makeDelayedJobsDue('p', ['gone', 'held']), ['held']);
+      assert.deepEqual(await store.makeDelayedJobsDue('other', ['late']), []);
       assert.deepEqual(ids(await store.takeDueJobs('p', 50, 10)), ['held']);
+      await store.close();
+    });
+
+    it('makes due, retries and deletes many jobs at once, past one script call of them', async () => {
+      const store = await open();
+      const many = Array.from({ length: 12_000 }, (_, i) => `j${i}`);
+      const held = many.filter((_, i) => i % 2 === 0);
+      await store.addDelayedJobs(
+        'p',
+        held.map((id) => ({ id, record: recordOf(id, 'Mail'), dueAt: 1_000 })),
+      );
+      assert.deepEqual(await store.makeDelayedJobsDue('p', many), held);
+      assert.equal((await store.takeDueJobs('p', 0, 20_000)).length, held.length, 'all due at once');
+
+      await store.addJobs(
+        'p',
+        held.map((id) => ({ id, record: recordOf(id, 'Mail') })),
+      );
+      for (const id of held) await store.failJob('p', { id, record: recordOf(id, 'Mail') }, 1);
+      const retried = held.slice(0, 500);
+      assert.deepEqual(
+        await store.retryFailedJobs(
+          'q',
+          [...retried, 'gone'].map((id) => ({ id, record: recordOf(id, 'Mail') })),
+        ),
+        retried,
+      );
+      assert.deepEqual(await store.deleteFailedJobs(many), held.slice(500), 'the other 5,500');
+      assert.deepEqual(await store.listFailedJobs(), []);
+      const overview = await store.readOverview();
+      assert.deepEqual(overview.failedByWorker, {});
+      assert.equal(overview.delayedByWorker.Mail, 500);
       await store.close();
     });
 

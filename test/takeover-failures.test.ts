@@ -66,15 +66,18 @@ describe('takeover of damaged processes', () => {
 
     const failure = logger.lines.find((line) => line.level === 'error' && line.obj.from === 'damaged');
     assert.ok(failure, `an error line names the damaged process; got:\n${logger.text()}`);
-    assert.match(failure.msg, /Could not take over the jobs of dead process damaged: .*WRONGTYPE/);
+    assert.match(
+      failure.msg,
+      /Could not take over the jobs of dead process damaged: .*jobs:damaged" is damaged/,
+    );
 
     // The admin UI's processes page (and toniq.processes()) show why.
     const damaged = (await toniq.processes()).find((process) => process.id === 'damaged');
     assert.ok(damaged?.takeoverError, 'the damaged process carries its takeover error');
-    assert.match(damaged.takeoverError.message, /WRONGTYPE/);
+    assert.match(damaged.takeoverError.message, /jobs:damaged" is damaged/);
     assert.equal(damaged.takeoverError.by, toniq.processId);
     const adminView = (await toniq.admin.processes()).find((process) => process.id === 'damaged');
-    assert.match(JSON.stringify(adminView), /WRONGTYPE/);
+    assert.match(JSON.stringify(adminView), /is damaged/);
 
     // Checks go on (the failure is retried, not given up), but the same error is logged once.
     const errorsBefore = logger.lines.filter((line) => line.obj.from === 'damaged').length;

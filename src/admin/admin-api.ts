@@ -7,15 +7,16 @@
  * 2. job lists by state, filtered by worker and searched by text, paginated (job-lists.ts);
  * 3. actions on failed jobs (retry, delete) and delayed jobs (run now), each logged.
  *
- * A retry from here runs in the app's own process when the admin runs inside a toniq instance
- * that registers the job's worker; otherwise it goes to a live process that does, through that
- * process's delayed jobs (due at once) and a wake-up message, like enqueueOn.
+ * A retry from here goes to the app's own process when the admin runs inside a toniq instance
+ * that registers the job's worker, otherwise to a live process that does: through that process's
+ * delayed jobs (due at once, the store's one retry verb, as toniq.retry) and a wake-up message.
  */
-import { InvalidArgumentsError } from '../errors.js';
-import { encodeRecord, freshAttempt, workerOfRecord } from '../job/job-record.js';
+import { CannotRetryError, InvalidArgumentsError } from '../errors.js';
+import { encodeRecord, type JobRecord, retryRecordOf, workerOfRecord } from '../job/job-record.js';
 import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import type { AdminJobStore, JobPlace, StoreOverview } from '../storage/admin-store.js';
+import type { StoredJob } from '../storage/job-store.js';
 import { RedisStore } from '../storage/redis/redis-store.js';
 import type {
   ActionResult,
@@ -31,7 +32,6 @@ import type {
   WorkerStats,
 } from './admin-types.js';
 import { checkId, JobLists } from './job-lists.js';
-import { readRecord } from './job-view.js';
 
 /** Held jobs of dead processes are read to count them per worker, up to this many. */
 const MAX_DEAD_HELD_READ = 10_000;
@@ -40,8 +40,6 @@ const MAX_DEAD_HELD_READ = 10_000;
 export interface LocalProcess {
   readonly processId: string;
   registers(worker: string): boolean;
-  /** Runs a failed job again in this process; false when it is no longer in the failed list. */
-  retryHere(id: string): Promise<boolean>;
 }
 
 export interface AdminOptions {
@@ -172,32 +170,52 @@ export class Admin {
     const { store, local } = this.#o;
     const live = (await store.listProcesses()).filter((process) => process.heartbeatAge !== null);
     const woken = new Set<string>();
-    const result = await inChunks(ids, async (chunk) => {
-      const records = new Map(
-        (await store.getPlaceRecords({ kind: 'failed' }, chunk)).map((job) => [job.id, job.record]),
-      );
-      return chunk.map(async (id): Promise<Outcome> => {
-        const bytes = records.get(id);
-        if (!bytes) return MISSING;
-        const read = readRecord(id, bytes, 'the failed list');
-        if (read.unreadable) {
-          return { refused: `its record cannot be read (${read.unreadable.message}); delete it instead.` };
+    const result = await inChunks(
+      ids,
+      async (chunk) => {
+        const records = new Map(
+          (await store.getPlaceRecords({ kind: 'failed' }, chunk)).map((job) => [job.id, job.record]),
+        );
+        // Each job's process, then one store call per process for the chunk.
+        const outcomes = new Map<string, Outcome>();
+        const byProcess = new Map<string, StoredJob[]>();
+        for (const id of chunk) {
+          const bytes = records.get(id);
+          if (!bytes) {
+            outcomes.set(id, MISSING);
+            continue;
+          }
+          let fresh: JobRecord;
+          try {
+            fresh = retryRecordOf(id, bytes);
+          } catch (error) {
+            if (!(error instanceof CannotRetryError)) throw error;
+            outcomes.set(id, { refused: `${error.reason}; delete it instead.` });
+            continue;
+          }
+          const candidates = local?.registers(fresh.worker)
+            ? [local.processId]
+            : live.filter((process) => process.workers.includes(fresh.worker)).map((process) => process.id);
+          if (!candidates.length) {
+            outcomes.set(id, {
+              refused: `no live process registers the worker "${fresh.worker}". Start a process that does, then retry.`,
+            });
+            continue;
+          }
+          const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
+          const jobs = byProcess.get(chosen) ?? [];
+          jobs.push({ id, record: encodeRecord(fresh) });
+          byProcess.set(chosen, jobs);
         }
-        const worker = read.record.worker;
-        if (local?.registers(worker)) return (await local.retryHere(id)) ? DONE : MISSING;
-        const candidates = live.filter((process) => process.workers.includes(worker));
-        if (!candidates.length) {
-          return {
-            refused: `no live process registers the worker "${worker}". Start a process that does, then retry.`,
-          };
+        for (const [processId, jobs] of byProcess) {
+          const moved = new Set(await store.retryFailedJobs(processId, jobs));
+          if (moved.size) woken.add(processId);
+          for (const job of jobs) outcomes.set(job.id, moved.has(job.id) ? DONE : MISSING);
         }
-        const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
-        const fresh = encodeRecord(freshAttempt(read.record));
-        if (!(await store.requeueFailedJob(chosen.id, { id, record: fresh }))) return MISSING;
-        woken.add(chosen.id);
-        return DONE;
-      });
-    });
+        return chunk.map(async (id) => outcomes.get(id)!);
+      },
+      BATCH_CHUNK,
+    );
     for (const processId of woken) this.#wake(processId);
     this.#log(source, 'retried', 'failed', result);
     return result;
@@ -206,8 +224,13 @@ export class Admin {
   /** Removes failed jobs for good. */
   async deleteFailedJobs(target: ActionTarget, source: ActionSource = { via: 'api' }): Promise<ActionResult> {
     const ids = await this.#targetIds(target);
-    const result = await inChunks(ids, async (chunk) =>
-      chunk.map(async (id) => ((await this.#o.store.deleteFailedJob(id)) ? DONE : MISSING)),
+    const result = await inChunks(
+      ids,
+      async (chunk) => {
+        const removed = new Set(await this.#o.store.deleteFailedJobs(chunk));
+        return chunk.map(async (id) => (removed.has(id) ? DONE : MISSING));
+      },
+      BATCH_CHUNK,
     );
     this.#log(source, 'deleted', 'failed', result);
     return result;
@@ -221,17 +244,22 @@ export class Admin {
     checkIds(ids);
     const processes = await this.#o.store.listProcesses();
     const woken = new Set<string>();
-    const result = await inChunks([...new Set(ids)], async (chunk) =>
-      chunk.map(async (id) => {
-        // A job is delayed in one process at most: ask them all at once.
-        const made = await Promise.all(
-          processes.map((process) => this.#o.store.makeDelayedJobDue(process.id, id)),
+    const result = await inChunks(
+      [...new Set(ids)],
+      async (chunk) => {
+        // A job is delayed in one process at most, and which one is not known: ask them all at
+        // once, each with one script call for the whole chunk.
+        const found = await Promise.all(
+          processes.map((process) => this.#o.store.makeDelayedJobsDue(process.id, chunk)),
         );
-        const holder = processes[made.indexOf(true)];
-        if (!holder) return MISSING;
-        woken.add(holder.id);
-        return DONE;
-      }),
+        const holders = new Set<string>();
+        found.forEach((ids, i) => {
+          if (ids.length) woken.add(processes[i]!.id);
+          for (const id of ids) holders.add(id);
+        });
+        return chunk.map(async (id) => (holders.has(id) ? DONE : MISSING));
+      },
+      BATCH_CHUNK,
     );
     for (const processId of woken) this.#wake(processId);
     this.#log(source, 'ran now', 'delayed', result);
@@ -347,15 +375,18 @@ const DONE = { done: true } as const;
 const MISSING = { missing: true } as const;
 /** Jobs acted on at once: their Redis calls travel together instead of one round trip each. */
 const ACTION_CHUNK = 500;
+/** Jobs per chunk of the actions that are one store call per chunk and process (retry, delete, run now). */
+const BATCH_CHUNK = 5000;
 
 /** Runs an action over ids, a chunk at a time, the jobs of a chunk at once; the result keeps the ids' order. */
 async function inChunks(
   ids: readonly string[],
   act: (chunk: string[]) => Promise<Array<Promise<Outcome>>>,
+  size = ACTION_CHUNK,
 ): Promise<ActionResult> {
   const result: ActionResult = { done: [], missing: [], refused: [] };
-  for (let start = 0; start < ids.length; start += ACTION_CHUNK) {
-    const chunk = ids.slice(start, start + ACTION_CHUNK);
+  for (let start = 0; start < ids.length; start += size) {
+    const chunk = ids.slice(start, start + size);
     const outcomes = await Promise.all(await act(chunk));
     outcomes.forEach((outcome, i) => {
       const id = chunk[i]!;

@@ -14,7 +14,7 @@
  * so records written by an older toniq stay readable after an upgrade. Records are opaque to
  * Redis: Lua scripts move them, never parse them.
  */
-import { CorruptJobRecordError } from '../errors.js';
+import { CannotRetryError, CorruptJobRecordError } from '../errors.js';
 import type { JobError } from './job.js';
 import { deserializeValue, type EncodedArgs, NO_ARGS, serializeValue } from './serialization.js';
 
@@ -102,6 +102,30 @@ export function freshAttempt(failed: JobRecord): JobRecord {
 }
 
 /**
+ * The fresh record for retrying a failed job, from its stored bytes; what toniq.retry and the
+ * admin's retry both use. Throws CannotRetryError when the bytes cannot be read, or when they are
+ * the quarantine of a record that could not be read when it was to run (its raw bytes kept in
+ * `failed.raw`): there is no worker and no arguments to run.
+ */
+export function retryRecordOf(id: string, bytes: Buffer): JobRecord {
+  let failed: JobRecord;
+  try {
+    failed = decodeRecord(bytes, id, 'the failed list');
+  } catch (error) {
+    throw new CannotRetryError(id, `its record cannot be read (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  if (failed.failed?.raw) {
+    throw new CannotRetryError(
+      id,
+      'its record could not be read when it was to run, so there is no worker and no arguments to run again',
+    );
+  }
+  return freshAttempt(failed);
+}
+
+/**
  * The worker's name from a record's header, read the way lua/lib/job-counts.lua reads it (the
  * per-worker counts of the admin UI): older versions count as "(older record)".
  */
@@ -147,8 +171,8 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
   }
   if (
     typeof header?.worker !== 'string' ||
-    typeof header.attempt !== 'number' ||
-    typeof header.createdAt !== 'number'
+    !Number.isFinite(header.attempt) ||
+    !Number.isFinite(header.createdAt)
   ) {
     throw corrupt('the record lacks worker, attempt or createdAt');
   }
@@ -167,11 +191,33 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
             hasClasses: header.hasClasses === true,
           },
   };
-  if (header.failed) {
-    const { raw, ...failed } = header.failed;
-    record.failed = raw ? { ...failed, raw: Buffer.from(raw, 'base64') } : failed;
-  }
+  if (header.failed) record.failed = failedInfoOf(header.failed);
   return record;
+}
+
+/**
+ * The failure a header records, each field checked: a damaged one reads as unknown (no error
+ * message, time 0) rather than as undefined or an Invalid Date in FailedJob.
+ */
+function failedInfoOf(failed: any): FailedInfo {
+  const error = typeof failed === 'object' && failed !== null ? failed.error : undefined;
+  const info: FailedInfo = {
+    error:
+      typeof error?.message === 'string'
+        ? {
+            name: typeof error.name === 'string' ? error.name : 'Error',
+            message: error.message,
+            ...(typeof error.stack === 'string' && { stack: error.stack }),
+            ...((typeof error.code === 'string' || typeof error.code === 'number') && { code: error.code }),
+          }
+        : { name: 'Error', message: '(no error was recorded, or it could not be read)' },
+    attempts: Number.isFinite(failed?.attempts) ? failed.attempts : 0,
+    failedAt: Number.isFinite(failed?.failedAt) ? failed.failedAt : 0,
+    processId: typeof failed?.processId === 'string' ? failed.processId : '',
+  };
+  if (typeof failed?.raw === 'string') info.raw = Buffer.from(failed.raw, 'base64');
+  else if (failed?.raw instanceof Uint8Array) info.raw = Buffer.from(failed.raw);
+  return info;
 }
 
 /**
@@ -196,7 +242,7 @@ const migrations: Record<number, (record: any, id: string) => any> = {
     attempt: old.attempt,
     createdAt: old.createdAt,
     args: { bytes: serializeValue(old.args), format: 'v8', hasClasses: old.hasClasses === true },
-    ...(old.failed ? { failed: old.failed } : {}),
+    ...(old.failed ? { failed: failedInfoOf(old.failed) } : {}),
   }),
 };
 
@@ -224,8 +270,8 @@ function decodeStructuredCloneRecord(bytes: Buffer, id: string, where: string): 
   }
   if (
     typeof value.worker !== 'string' ||
-    typeof value.attempt !== 'number' ||
-    typeof value.createdAt !== 'number'
+    !Number.isFinite(value.attempt) ||
+    !Number.isFinite(value.createdAt)
   ) {
     throw new CorruptJobRecordError(id, where, {
       cause: new Error('the record lacks worker, attempt or createdAt'),

@@ -50,10 +50,8 @@ export interface AdminStore {
   getPlaceRecords(place: JobPlace, ids: readonly string[]): Promise<StoredJob[]>;
   /** When a delayed job is due (Infinity: held until flushed), or null when the process does not hold it as delayed. */
   dueTime(processId: string, id: string): Promise<number | null>;
-  /** Makes a delayed job due now. False if the process does not hold it as delayed. */
-  makeDelayedJobDue(processId: string, id: string): Promise<boolean>;
-  /** Moves a failed job to a process's delayed jobs, due at once, with its fresh record. False if it is not in the failed list. */
-  requeueFailedJob(processId: string, job: StoredJob): Promise<boolean>;
+  /** Makes delayed jobs of a process due now. Returns the ids it held as delayed; the others are left alone. */
+  makeDelayedJobsDue(processId: string, ids: readonly string[]): Promise<string[]>;
 }
 
 /** A store the admin can use: the runtime's contract and the admin's. */

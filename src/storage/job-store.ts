@@ -126,10 +126,14 @@ export interface JobStore {
   getFailedJob(id: string): Promise<Buffer | null>;
   /** Every failed job, oldest failure first. */
   listFailedJobs(): Promise<StoredJob[]>;
-  /** Moves a failed job to the jobs the process runs, with its fresh record. False if it is not in the failed list. */
-  retryFailedJob(processId: string, job: StoredJob): Promise<boolean>;
-  /** Removes a failed job. False if it is not in the failed list. */
-  deleteFailedJob(id: string): Promise<boolean>;
+  /**
+   * Moves failed jobs to a process's delayed jobs, due at once, each with its fresh record; the
+   * caller then wakes that process. The one retry path (toniq.retry and the admin). Returns the
+   * ids moved; the others were no longer in the failed list.
+   */
+  retryFailedJobs(processId: string, jobs: readonly StoredJob[]): Promise<string[]>;
+  /** Removes failed jobs. Returns the ids removed; the others were not in the failed list. */
+  deleteFailedJobs(ids: readonly string[]): Promise<string[]>;
 
   /** Registers the process and writes its first heartbeat. True when it had been taken over. */
   keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean>;

@@ -155,14 +155,17 @@ export class MemoryStore implements JobStore, AdminStore {
       .map(([id, { record }]) => ({ id, record }));
   }
 
-  async retryFailedJob(processId: string, job: StoredJob): Promise<boolean> {
-    if (!this.#failed.delete(job.id)) return false;
-    this.#jobsOf(processId).set(job.id, job.record);
-    return true;
+  async retryFailedJobs(processId: string, jobs: readonly StoredJob[]): Promise<string[]> {
+    const moved = jobs.filter((job) => this.#failed.delete(job.id));
+    if (!moved.length) return [];
+    this.#registerPlaceholder(processId);
+    const delayed = this.#delayedOf(processId);
+    for (const job of moved) delayed.set(job.id, { record: job.record, dueAt: 0 });
+    return moved.map((job) => job.id);
   }
 
-  async deleteFailedJob(id: string): Promise<boolean> {
-    return this.#failed.delete(id);
+  async deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
+    return ids.filter((id) => this.#failed.delete(id));
   }
 
   #isAlive(processId: string): boolean {
@@ -338,18 +341,13 @@ export class MemoryStore implements JobStore, AdminStore {
     return this.#delayedOf(processId).get(id)?.dueAt ?? null;
   }
 
-  async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
-    const job = this.#delayedOf(processId).get(id);
-    if (!job) return false;
-    job.dueAt = 0;
-    return true;
-  }
-
-  async requeueFailedJob(processId: string, job: StoredJob): Promise<boolean> {
-    if (!this.#failed.delete(job.id)) return false;
-    this.#registerPlaceholder(processId);
-    this.#delayedOf(processId).set(job.id, { record: job.record, dueAt: 0 });
-    return true;
+  async makeDelayedJobsDue(processId: string, ids: readonly string[]): Promise<string[]> {
+    const delayed = this.#delayedOf(processId);
+    return ids.filter((id) => {
+      const job = delayed.get(id);
+      if (job) job.dueAt = 0;
+      return !!job;
+    });
   }
 }
 

@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import {
+  DamagedKeyError,
   describeRedisRefusal,
   maskRedisUrl,
   RedisRefusedError,
@@ -36,7 +37,7 @@ import type {
 import { type Keys, keysFor } from '../keys.js';
 import type { KeepaliveThreadData } from './keepalive-thread.js';
 import { databaseOfUrl } from './redis-url.js';
-import { defineScripts, type ScriptedRedis } from './scripts.js';
+import { damagedKeyOf, defineScripts, type ScriptedRedis } from './scripts.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 export interface RedisStoreOptions {
@@ -49,6 +50,8 @@ export interface RedisStoreOptions {
 }
 
 const RETRY_BACKOFF_MS = [100, 200, 500, 1000, 2000];
+/** Jobs per script call of the verbs that take many: one call stays short, as Redis runs nothing else meanwhile. */
+const SCRIPT_BATCH = 5000;
 
 export class RedisStore implements JobStore, AdminStore {
   readonly #options: RedisStoreOptions;
@@ -67,6 +70,7 @@ export class RedisStore implements JobStore, AdminStore {
   #finishConfirmed: Promise<void> | undefined;
   #finishFailures = 0;
   #subscriber: Redis | undefined;
+  #warnedCounts = false;
   readonly #reconnectListeners: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
@@ -194,11 +198,14 @@ export class RedisStore implements JobStore, AdminStore {
         for (const job of batch) args.push(job.id, job.record);
         return this.#client.addJobs(key, this.#keys.processes, ...args).catch((error: unknown) => {
           // The write may still land after the command timed out: remove it then, so that a
-          // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers).
-          void this.finishJobs(
-            processId,
-            batch.map((job) => job.id),
-          );
+          // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
+          // damaged key was refused before anything was written: nothing to remove.
+          if (!(error instanceof DamagedKeyError)) {
+            void this.finishJobs(
+              processId,
+              batch.map((job) => job.id),
+            );
+          }
           throw error;
         });
       });
@@ -290,17 +297,17 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async listJobs(processId: string): Promise<StoredJob[]> {
-    const all = await this.#client.hgetallBuffer(this.#keys.jobs(processId));
+    const all = await read(this.#client.hgetallBuffer(this.#keys.jobs(processId)));
     return Object.entries(all).map(([id, record]) => ({ id, record }));
   }
 
   listJobIds(processId: string): Promise<string[]> {
-    return this.#client.hkeys(this.#keys.jobs(processId));
+    return read(this.#client.hkeys(this.#keys.jobs(processId)));
   }
 
   async getJobs(processId: string, ids: readonly string[]): Promise<StoredJob[]> {
     if (!ids.length) return [];
-    const records = await this.#client.hmgetBuffer(this.#keys.jobs(processId), ...ids);
+    const records = await read(this.#client.hmgetBuffer(this.#keys.jobs(processId), ...ids));
     const jobs: StoredJob[] = [];
     ids.forEach((id, i) => {
       const record = records[i];
@@ -324,11 +331,14 @@ export class RedisStore implements JobStore, AdminStore {
         return this.#client
           .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts, ...args)
           .catch((error: unknown) => {
-            void this.#undoDelayed(
-              delayedKey,
-              delayedJobsKey,
-              batch.map((job) => job.id),
-            );
+            // As for addJobs: a refusal before the first write leaves nothing to undo.
+            if (!(error instanceof DamagedKeyError)) {
+              void this.#undoDelayed(
+                delayedKey,
+                delayedJobsKey,
+                batch.map((job) => job.id),
+              );
+            }
             throw error;
           });
       });
@@ -391,7 +401,7 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async nextDueTime(processId: string): Promise<number | null> {
-    const reply = await this.#client.zrange(this.#keys.delayed(processId), 0, 0, 'WITHSCORES');
+    const reply = await read(this.#client.zrange(this.#keys.delayed(processId), 0, 0, 'WITHSCORES'));
     if (reply.length < 2) return null;
     return Number(reply[1] === 'inf' ? Infinity : reply[1]);
   }
@@ -411,13 +421,13 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   getFailedJob(id: string): Promise<Buffer | null> {
-    return this.#client.hgetBuffer(this.#keys.failed, id);
+    return read(this.#client.hgetBuffer(this.#keys.failed, id));
   }
 
   async listFailedJobs(): Promise<StoredJob[]> {
-    const ids = await this.#client.zrange(this.#keys.failedIndex, 0, -1);
+    const ids = await read(this.#client.zrange(this.#keys.failedIndex, 0, -1));
     if (!ids.length) return [];
-    const records = await this.#client.hmgetBuffer(this.#keys.failed, ...ids);
+    const records = await read(this.#client.hmgetBuffer(this.#keys.failed, ...ids));
     const jobs: StoredJob[] = [];
     ids.forEach((id, i) => {
       const record = records[i];
@@ -426,23 +436,36 @@ export class RedisStore implements JobStore, AdminStore {
     return jobs;
   }
 
-  async retryFailedJob(processId: string, job: StoredJob): Promise<boolean> {
+  async retryFailedJobs(processId: string, jobs: readonly StoredJob[]): Promise<string[]> {
     const k = this.#keys;
-    return (
-      (await this.#client.retryFailedJob(
+    const moved: string[] = [];
+    for (let start = 0; start < jobs.length; start += SCRIPT_BATCH) {
+      const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
+      for (const job of jobs.slice(start, start + SCRIPT_BATCH)) args.push(job.id, job.record);
+      const reply = (await this.#client.retryFailedJobs(
         k.failed,
         k.failedIndex,
-        k.jobs(processId),
+        k.delayed(processId),
+        k.delayedJobs(processId),
+        k.processes,
         k.counts,
-        job.id,
-        job.record,
-      )) === 1
-    );
+        ...args,
+      )) as string[];
+      moved.push(...reply);
+    }
+    return moved;
   }
 
-  async deleteFailedJob(id: string): Promise<boolean> {
+  async deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
     const k = this.#keys;
-    return (await this.#client.deleteFailedJob(k.failed, k.failedIndex, k.counts, id)) === 1;
+    const removed: string[] = [];
+    for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
+      const batch = ids.slice(start, start + SCRIPT_BATCH);
+      removed.push(
+        ...((await this.#client.deleteFailedJobs(k.failed, k.failedIndex, k.counts, ...batch)) as string[]),
+      );
+    }
+    return removed;
   }
 
   async keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
@@ -541,8 +564,12 @@ export class RedisStore implements JobStore, AdminStore {
   async listProcesses(): Promise<ProcessStatus[]> {
     const k = this.#keys;
     const [registered, takeoverErrors] = await Promise.all([
-      this.#client.hgetall(k.processes),
-      this.#client.hgetall(k.takeoverErrors),
+      read(this.#client.hgetall(k.processes)),
+      // The notes are advisory, like the counts: a damaged key must not stop takeovers.
+      this.#client.hgetall(k.takeoverErrors).catch((error: unknown) => {
+        if (damagedKeyOf(error)) return {} as Record<string, string>;
+        throw error;
+      }),
     ]);
     const ids = Object.keys(registered);
     if (!ids.length) return [];
@@ -583,7 +610,9 @@ export class RedisStore implements JobStore, AdminStore {
       takerId,
     )) as [number, number, ...Buffer[]];
     const [status, delayed, ...jobs] = reply;
-    if (status !== 1) return null;
+    // Not dead, already taken over, or the taker itself not alive: someone else's move, not a fault.
+    if (status === 0 || status === -1 || status === -2 || status === -3) return null;
+    if (status !== 1) throw new Error(`The takeover script answered an unknown status ${String(status)}.`);
     // A failure recorded by an earlier attempt is history now; losing this write only leaves a
     // note on a process that is no longer listed.
     this.#client.hdel(k.takeoverErrors, deadId).catch(() => {});
@@ -639,12 +668,13 @@ export class RedisStore implements JobStore, AdminStore {
     const k = this.#keys;
     const [processes, reports, counts, failed] = await Promise.all([
       this.listProcesses(),
-      this.#client.hgetall(k.reports),
-      this.#client.hgetall(k.counts),
-      this.#client.zcard(k.failedIndex),
+      read(this.#client.hgetall(k.reports)),
+      this.#client.hgetall(k.counts).catch((error: unknown) => this.#damagedCounts(error)),
+      read(this.#client.zcard(k.failedIndex)),
     ]);
     const pipeline = this.#client.pipeline();
     for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
+    // A process's damaged key shows as 0 here: its takeover error (listProcesses) says which key.
     const sizes = (await pipeline.exec()) ?? [];
     return {
       processes: processes.map((process, i) => ({
@@ -659,6 +689,23 @@ export class RedisStore implements JobStore, AdminStore {
     };
   }
 
+  /**
+   * The counts are advisory (the scripts leave a damaged counts key alone): the overview goes on
+   * without them, and says once what to do.
+   */
+  #damagedCounts(error: unknown): Record<string, string> {
+    const damaged = damagedKeyOf(error);
+    if (!damaged) throw error;
+    if (!this.#warnedCounts) {
+      this.#warnedCounts = true;
+      this.#options.logger.warn(
+        { err: damaged },
+        `${damaged.message} Until then the per-worker counts show 0.`,
+      );
+    }
+    return {};
+  }
+
   async readThroughput(
     fromSecond: number,
     seconds: number,
@@ -670,7 +717,7 @@ export class RedisStore implements JobStore, AdminStore {
     const pipeline = this.#client.pipeline();
     for (let minute = firstMinute; minute <= lastMinute; minute++)
       pipeline.hgetall(this.#keys.throughput(minute));
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = checked((await pipeline.exec()) ?? []);
     replies.forEach(([, fields], i) => {
       const minuteStart = (firstMinute + i) * 60;
       for (const [field, value] of Object.entries((fields ?? {}) as Record<string, string>)) {
@@ -685,10 +732,10 @@ export class RedisStore implements JobStore, AdminStore {
   async listPlaceIds(place: JobPlace): Promise<PlacedId[]> {
     const k = this.#keys;
     if (place.kind === 'held') {
-      return (await this.#client.hkeys(k.jobs(place.processId))).sort().map((id) => ({ id, score: 0 }));
+      return (await read(this.#client.hkeys(k.jobs(place.processId)))).sort().map((id) => ({ id, score: 0 }));
     }
     const key = place.kind === 'delayed' ? k.delayed(place.processId) : k.failedIndex;
-    const flat = await this.#client.zrange(key, 0, -1, 'WITHSCORES');
+    const flat = await read(this.#client.zrange(key, 0, -1, 'WITHSCORES'));
     const ids: PlacedId[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       ids.push({ id: flat[i]!, score: flat[i + 1] === 'inf' ? Infinity : Number(flat[i + 1]) });
@@ -707,7 +754,10 @@ export class RedisStore implements JobStore, AdminStore {
     const batch = this.#client.multi();
     if (newestFirst) batch.zrevrange(key, offset, last, 'WITHSCORES');
     else batch.zrange(key, offset, last, 'WITHSCORES');
-    const [[, flat], [, total]] = (await batch.zcard(key).exec()) as [[unknown, string[]], [unknown, number]];
+    const [[, flat], [, total]] = checked((await batch.zcard(key).exec()) ?? []) as [
+      [unknown, string[]],
+      [unknown, number],
+    ];
     const ids: PlacedId[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       ids.push({ id: flat[i]!, score: flat[i + 1] === 'inf' ? Infinity : Number(flat[i + 1]) });
@@ -724,7 +774,7 @@ export class RedisStore implements JobStore, AdminStore {
         : place.kind === 'delayed'
           ? k.delayedJobs(place.processId)
           : k.failed;
-    const records = await this.#client.hmgetBuffer(key, ...ids);
+    const records = await read(this.#client.hmgetBuffer(key, ...ids));
     const jobs: StoredJob[] = [];
     ids.forEach((id, i) => {
       const record = records[i];
@@ -734,35 +784,18 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async dueTime(processId: string, id: string): Promise<number | null> {
-    const score = await this.#client.zscore(this.#keys.delayed(processId), id);
+    const score = await read(this.#client.zscore(this.#keys.delayed(processId), id));
     return score === null ? null : score === 'inf' ? Infinity : Number(score);
   }
 
-  async makeDelayedJobDue(processId: string, id: string): Promise<boolean> {
-    // One round trip: whether the job is delayed there, and (XX: only if it is) due at once.
+  async makeDelayedJobsDue(processId: string, ids: readonly string[]): Promise<string[]> {
     const key = this.#keys.delayed(processId);
-    const [[, score]] = (await this.#client.multi().zscore(key, id).zadd(key, 'XX', 0, id).exec()) as [
-      [unknown, string | null],
-      unknown,
-    ];
-    return score !== null;
-  }
-
-  async requeueFailedJob(processId: string, job: StoredJob): Promise<boolean> {
-    const k = this.#keys;
-    const moved = await this.#client.requeueFailedJob(
-      k.failed,
-      k.failedIndex,
-      k.delayed(processId),
-      k.delayedJobs(processId),
-      k.processes,
-      k.counts,
-      job.id,
-      job.record,
-      processId,
-      placeholderJson(processId),
-    );
-    return moved === 1;
+    const found: string[] = [];
+    for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
+      const batch = ids.slice(start, start + SCRIPT_BATCH);
+      found.push(...((await this.#client.makeDelayedJobsDue(key, ...batch)) as string[]));
+    }
+    return found;
   }
 }
 
@@ -832,4 +865,17 @@ function pairs(reply: Buffer[]): StoredJob[] {
   const jobs: StoredJob[] = [];
   for (let i = 0; i < reply.length; i += 2) jobs.push({ id: reply[i]!.toString(), record: reply[i + 1]! });
   return jobs;
+}
+
+/** A read whose key holds another type than toniq keeps there rejects with DamagedKeyError naming it. */
+function read<T>(reply: Promise<T>): Promise<T> {
+  return reply.catch((error: unknown) => {
+    throw damagedKeyOf(error) ?? error;
+  });
+}
+
+/** The replies of a pipeline or a MULTI, or the first error among them (a damaged key named as such). */
+function checked(replies: Array<[Error | null, unknown]>): Array<[Error | null, unknown]> {
+  for (const [error] of replies) if (error) throw damagedKeyOf(error) ?? error;
+  return replies;
 }

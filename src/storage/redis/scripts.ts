@@ -4,8 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { DamagedKeyError } from '../../errors.js';
 
-/** `counts`: the script keeps the per-worker counts, with the helpers of lua/lib/job-counts.lua. */
+/**
+ * Every script starts with lua/lib/guards.lua (expect_types: its keys' types are checked before
+ * its first write, as Redis keeps the writes made before an error). `counts`: the script keeps
+ * the per-worker counts, with the helpers of lua/lib/job-counts.lua.
+ */
 const SCRIPTS = {
   addJobs: { file: 'add-jobs.lua', keys: 2 },
   addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 4, counts: true },
@@ -13,9 +18,9 @@ const SCRIPTS = {
   scheduleRetry: { file: 'schedule-retry.lua', keys: 4, counts: true },
   takeDueJobs: { file: 'take-due-jobs.lua', keys: 4, counts: true },
   failJob: { file: 'fail-job.lua', keys: 4, counts: true },
-  retryFailedJob: { file: 'retry-failed-job.lua', keys: 4, counts: true },
-  requeueFailedJob: { file: 'requeue-failed-job.lua', keys: 6, counts: true },
-  deleteFailedJob: { file: 'delete-failed-job.lua', keys: 3, counts: true },
+  retryFailedJobs: { file: 'retry-failed-jobs.lua', keys: 6, counts: true },
+  deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 3, counts: true },
+  makeDelayedJobsDue: { file: 'make-delayed-jobs-due.lua', keys: 1 },
   keepAlive: { file: 'keep-alive.lua', keys: 2 },
   takeOverProcess: { file: 'take-over-process.lua', keys: 10 },
   endProcess: { file: 'end-process.lua', keys: 4 },
@@ -44,9 +49,40 @@ function source(file: string): string {
 
 export function defineScripts(redis: Redis): ScriptedRedis {
   for (const [name, script] of Object.entries(SCRIPTS)) {
-    const lua =
-      'counts' in script ? `${source('lib/job-counts.lua')}\n${source(script.file)}` : source(script.file);
+    const libs = ['lib/guards.lua', ...('counts' in script ? ['lib/job-counts.lua'] : [])];
+    const lua = [...libs, script.file].map(source).join('\n');
     redis.defineCommand(name, { numberOfKeys: script.keys, lua });
+    // A script's refusal of a damaged key (lib/guards.lua) becomes a DamagedKeyError naming it.
+    const scripted = redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>;
+    for (const command of [name, `${name}Buffer`]) {
+      const call = scripted[command]!.bind(redis);
+      scripted[command] = (...args) =>
+        call(...args).catch((error: unknown) => {
+          throw damagedKeyOf(error) ?? error;
+        });
+    }
   }
   return redis as ScriptedRedis;
+}
+
+/**
+ * The DamagedKeyError an error reply of Redis stands for, or undefined: a script's refusal
+ * (TONIQ_DAMAGED_KEY <key> holds a <type>, expected a <type>), or WRONGTYPE from a command
+ * whose first argument is the key.
+ */
+export function damagedKeyOf(error: unknown): DamagedKeyError | undefined {
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
+  const refusal = /^TONIQ_DAMAGED_KEY (.+) holds an? (\w+), expected an? (\w+)/.exec(error.message);
+  if (refusal) {
+    return new DamagedKeyError(refusal[1]!, `it holds a ${refusal[2]} where toniq keeps a ${refusal[3]}`, {
+      cause: error,
+    });
+  }
+  const key = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
+  if (error.message.startsWith('WRONGTYPE') && typeof key === 'string') {
+    return new DamagedKeyError(key, 'it holds a value of another type than toniq keeps there', {
+      cause: error,
+    });
+  }
+  return undefined;
 }

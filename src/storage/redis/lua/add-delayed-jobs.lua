@@ -9,6 +9,8 @@
 -- KEYS[4] counts hash
 -- ARGV[1] process id, ARGV[2] placeholder info JSON, then triples: id, record, due ms
 -- Returns the number of jobs written.
+expect_types({ 'zset', 'hash', 'hash' })
+for i = 5, #ARGV, 3 do expect_score(ARGV[i]) end
 redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2])
 local counts = {}
 for i = 3, #ARGV, 3 do

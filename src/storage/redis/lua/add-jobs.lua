@@ -6,6 +6,7 @@
 -- KEYS[1] jobs hash of the process, KEYS[2] processes hash
 -- ARGV[1] process id, ARGV[2] placeholder info JSON, then pairs: id, record
 -- Returns the number of jobs written.
+expect_types({ 'hash', 'hash' })
 redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
 local CHUNK = 1000
 for i = 3, #ARGV, 2 * CHUNK do

@@ -6,6 +6,7 @@
 -- KEYS[3] jobs hash, KEYS[4] delayed zset of the process
 -- ARGV[1] process id
 -- Returns 1 when jobs are left for a takeover, 0 when the process left cleanly.
+expect_types({ 'hash' })
 redis.call('DEL', KEYS[2])
 if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[4]) == 1 then
   return 1

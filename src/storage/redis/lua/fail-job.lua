@@ -7,6 +7,8 @@
 -- KEYS[4] counts hash
 -- ARGV[1] job id, ARGV[2] record with the error, ARGV[3] failure time in ms
 -- Returns 1 when moved, 0 when the process no longer holds the job.
+expect_types({ 'hash', 'hash', 'zset' })
+expect_score(ARGV[3])
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end

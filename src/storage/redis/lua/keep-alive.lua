@@ -7,6 +7,7 @@
 -- KEYS[2] heartbeat key of the process
 -- ARGV[1] process id, ARGV[2] info JSON, ARGV[3] ms until the process counts as dead, ARGV[4] now in ms
 -- Returns 1 when the process was not registered with its own info (first call, or taken over), else 0.
+expect_types({ 'hash' })
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
 if previous ~= ARGV[2] then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])

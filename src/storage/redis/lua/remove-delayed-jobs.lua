@@ -4,6 +4,7 @@
 -- KEYS[1] delayed zset of the process, KEYS[2] delayed-jobs hash of the process, KEYS[3] counts hash
 -- ARGV: job ids
 -- Returns the number of jobs removed.
+expect_types({ 'zset', 'hash' })
 local counts = {}
 local removed = 0
 for i = 1, #ARGV do

@@ -9,6 +9,8 @@
 -- KEYS[4] counts hash
 -- ARGV[1] job id, ARGV[2] new record, ARGV[3] due ms
 -- Returns 1 when moved, 0 when the process no longer holds the job.
+expect_types({ 'hash', 'zset', 'hash' })
+expect_score(ARGV[3])
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end

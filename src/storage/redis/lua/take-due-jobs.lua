@@ -8,6 +8,7 @@
 -- ARGV[1] now in ms ("+inf" takes every delayed job, even those held until flushed)
 -- ARGV[2] most jobs to move
 -- Returns a flat array: id, record, id, record, …
+expect_types({ 'zset', 'hash', 'hash' })
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local result = {}
 local counts = {}
