@@ -191,8 +191,8 @@ for (const [name, open] of stores) {
       await store.failJob('p', { id: 'f1', record: recordOf('f1', 'Mail') }, 1);
       await store.failJob('p', { id: 'f2', record: recordOf('f2', 'Zip') }, 2);
       let overview = await store.readOverview();
-      assert.deepEqual(overview.delayedByWorker, { Mail: 2, Zip: 2 });
-      assert.deepEqual(overview.failedByWorker, { Mail: 1, Zip: 1 });
+      assert.deepEqual(overview.delayedByWorker, new Map([['Mail', 2], ['Zip', 2]]));
+      assert.deepEqual(overview.failedByWorker, new Map([['Mail', 1], ['Zip', 1]]));
       assert.equal(overview.failed, 2);
       const p = overview.processes.find((process) => process.id === 'p');
       assert.deepEqual([p?.held, p?.delayed], [0, 4]);
@@ -200,16 +200,24 @@ for (const [name, open] of stores) {
       // A name that JSON escapes is read whole, quotes and backslashes included.
       const odd = 'Say "hi" \\ é';
       await store.addDelayedJobs('o', [{ id: 'e1', record: recordOf('e1', odd), dueAt: 5 }]);
-      assert.equal((await store.readOverview()).delayedByWorker[odd], 1);
+      assert.equal((await store.readOverview()).delayedByWorker.get(odd), 1);
       await store.takeDueJobs('o', 10, 10);
-      assert.equal((await store.readOverview()).delayedByWorker[odd], undefined);
+      assert.equal((await store.readOverview()).delayedByWorker.get(odd), undefined);
+
+      // Names that are also Object.prototype's are counted like any other.
+      for (const name of ['__proto__', 'constructor']) {
+        await store.addDelayedJobs('o', [{ id: `n-${name}`, record: recordOf(`n-${name}`, name), dueAt: 50 }]);
+      }
+      const named = (await store.readOverview()).delayedByWorker;
+      assert.deepEqual([named.get('__proto__'), named.get('constructor')], [1, 1]);
+      await store.takeDueJobs('o', 60, 10);
 
       await store.takeDueJobs('p', 25, 10); // d1 and d3
       await store.retryFailedJobs('p', [{ id: 'f1', record: recordOf('f1', 'Mail') }]);
       await store.retryFailedJobs('q', [{ id: 'f2', record: recordOf('f2', 'Zip') }]);
       overview = await store.readOverview();
-      assert.deepEqual(overview.delayedByWorker, { Mail: 2, Zip: 2 });
-      assert.deepEqual(overview.failedByWorker, {});
+      assert.deepEqual(overview.delayedByWorker, new Map([['Mail', 2], ['Zip', 2]]));
+      assert.deepEqual(overview.failedByWorker, new Map());
       assert.deepEqual(
         (await store.listPlaceIds({ kind: 'delayed', processId: 'q' })).map((e) => [e.id, e.score]),
         [['f2', 0]],

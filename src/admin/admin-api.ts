@@ -125,10 +125,9 @@ export class Admin {
       }
     }
     // The held jobs of dead processes wait to be taken over: count them under their workers.
-    for (const [name, count] of Object.entries(await this.#deadHeldByWorker(overview)))
-      workerStats(name).waiting += count;
-    for (const [name, count] of Object.entries(overview.delayedByWorker)) workerStats(name).delayed += count;
-    for (const [name, count] of Object.entries(overview.failedByWorker)) workerStats(name).failed += count;
+    for (const [name, count] of await this.#deadHeldByWorker(overview)) workerStats(name).waiting += count;
+    for (const [name, count] of overview.delayedByWorker) workerStats(name).delayed += count;
+    for (const [name, count] of overview.failedByWorker) workerStats(name).failed += count;
     return {
       at: new Date(this.#now()),
       totals: {
@@ -302,7 +301,8 @@ export class Admin {
       id: process.id,
       host: process.host,
       pid: process.pid,
-      startedAt: new Date(process.startedAt),
+      // 0: a placeholder or damaged registration does not say.
+      startedAt: process.startedAt ? new Date(process.startedAt) : null,
       version: process.version,
       workers: [...process.workers],
       alive,
@@ -313,11 +313,13 @@ export class Admin {
       ...(process.takeoverError && {
         takeoverError: { ...process.takeoverError, at: new Date(process.takeoverError.at) },
       }),
+      ...(process.damaged && { damaged: process.damaged }),
     };
   }
 
-  async #deadHeldByWorker(overview: StoreOverview): Promise<Record<string, number>> {
-    const counts: Record<string, number> = {};
+  async #deadHeldByWorker(overview: StoreOverview): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const add = (worker: string, n: number) => counts.set(worker, (counts.get(worker) ?? 0) + n);
     let budget = MAX_DEAD_HELD_READ;
     for (const process of overview.processes) {
       if (process.heartbeatAge !== null || !process.held) continue;
@@ -325,11 +327,10 @@ export class Admin {
       const ids = (await this.#o.store.listPlaceIds(place)).slice(0, budget).map((entry) => entry.id);
       budget -= ids.length;
       for (const { record } of await this.#o.store.getPlaceRecords(place, ids)) {
-        const worker = workerOfRecord(record);
-        counts[worker] = (counts[worker] ?? 0) + 1;
+        add(workerOfRecord(record), 1);
       }
       const unread = process.held - ids.length;
-      if (unread > 0) counts['(not counted)'] = (counts['(not counted)'] ?? 0) + unread;
+      if (unread > 0) add('(not counted)', unread);
     }
     return counts;
   }

@@ -31,7 +31,8 @@ export interface ProcessStats {
   id: string;
   host: string;
   pid: number;
-  startedAt: Date;
+  /** Null when unknown: a placeholder registration (jobs written for it before it registered), or a damaged one. */
+  startedAt: Date | null;
   version: string;
   workers: string[];
   /** False once its heartbeat lapsed: its jobs are about to be taken over. */
@@ -46,6 +47,12 @@ export interface ProcessStats {
    * what went wrong, when, and which process tried. Takeover keeps trying; fix or delete its keys.
    */
   takeoverError?: TakeoverFailure;
+  /**
+   * Set when its entry in Redis could not be read in full (its registration or its last report is
+   * not what toniq writes): what is missing. What could be read is shown; unknown fields are '?',
+   * 0 or null. Another program writing under the key prefix, or damage, leaves such entries.
+   */
+  damaged?: string;
 }
 
 /** Why the jobs of a dead process could not be taken over. */

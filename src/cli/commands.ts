@@ -53,16 +53,17 @@ function processTable(processes: readonly ProcessStats[], now: number): string {
     ...countColumns<ProcessStats>(['running', 'waiting', 'delayed']),
     { header: 'WORKERS', value: (p) => oneLine(p.workers.join(', '), 80) },
     // Only when some process has one, so the usual table stays narrow.
-    ...(processes.some((p) => p.takeoverError)
-      ? [
-          {
-            header: 'NOTE',
-            value: (p: ProcessStats) =>
-              p.takeoverError ? oneLine(`takeover failed: ${p.takeoverError.message}`, 80) : '',
-          },
-        ]
+    ...(processes.some((p) => p.takeoverError || p.damaged)
+      ? [{ header: 'NOTE', value: (p: ProcessStats) => oneLine(processNote(p), 120) }]
       : []),
   ]);
+}
+
+/** What is wrong with a process, for the NOTE column: its takeover failed, or its entry is damaged. */
+function processNote(p: ProcessStats): string {
+  return [p.takeoverError && `takeover failed: ${p.takeoverError.message}`, p.damaged && `damaged: ${p.damaged}`]
+    .filter(Boolean)
+    .join('; ');
 }
 
 export function statsCommand({ values, now }: CommandInput, io: CliOutput): PreparedCommand {
@@ -144,7 +145,7 @@ export function failedCommand({ values, now }: CommandInput, io: CliOutput): Pre
         table(page.jobs, [
           { header: 'ID', value: (job) => escapeControlCharacters(job.id) },
           { header: 'WORKER', value: (job) => oneLine(job.worker, 40) },
-          { header: 'FAILED', value: (job) => (job.failedAt ? timeAgo(job.failedAt, now()) : '') },
+          { header: 'FAILED', value: (job) => timeAgo(job.failedAt, now()) },
           { header: 'ATTEMPTS', align: 'right', value: (job) => String(job.attempts ?? job.attempt) },
           {
             header: 'ERROR',

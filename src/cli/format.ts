@@ -47,8 +47,10 @@ export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** "3 s ago", "5 min ago", "2 h ago"; a day or more ago (or in the future), the ISO time. */
-export function timeAgo(date: Date, now: number): string {
+/** "3 s ago", "5 min ago", "2 h ago"; a day or more ago (or in the future), the ISO time; "unknown" when not known. */
+export function timeAgo(date: Date | null | undefined, now: number): string {
+  // A damaged record's time is null (or an Invalid Date): say so rather than print "NaN d ago".
+  if (!date || !Number.isFinite(date.getTime())) return 'unknown';
   const ms = now - date.getTime();
   if (ms < -1000) return `in ${duration(-ms)}`;
   if (ms >= 24 * 3600_000) return isoSeconds(date);

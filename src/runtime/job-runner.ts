@@ -99,7 +99,8 @@ export class JobRunner {
 
   /** What this process runs and holds waiting now, per worker (for the admin UI). */
   report(): ProcessReport {
-    const workers: ProcessReport['workers'] = {};
+    // Keyed by worker names: a null prototype, so that a worker named "__proto__" is a key like any other.
+    const workers: ProcessReport['workers'] = Object.create(null);
     const runningIds: string[] = [];
     for (const attempt of this.#running.values()) {
       const name = attempt.job.worker;

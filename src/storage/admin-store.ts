@@ -23,8 +23,9 @@ export interface StoreOverview {
   readonly processes: ReadonlyArray<
     ProcessStatus & { readonly held: number; readonly delayed: number; readonly report: ProcessReport | null }
   >;
-  readonly delayedByWorker: Readonly<Record<string, number>>;
-  readonly failedByWorker: Readonly<Record<string, number>>;
+  /** Per worker name (a Map: any name, "__proto__" too, is a key like any other). */
+  readonly delayedByWorker: ReadonlyMap<string, number>;
+  readonly failedByWorker: ReadonlyMap<string, number>;
   /** How many jobs the failed list holds (exact, whatever the per-worker counts say). */
   readonly failed: number;
 }

@@ -37,6 +37,11 @@ export interface ProcessStatus extends ProcessInfo {
   readonly heartbeatAge: number | null;
   /** Set on a dead process whose takeover failed (damaged keys, a script error): why, when, and who tried. */
   readonly takeoverError?: TakeoverError | undefined;
+  /**
+   * Set when its entry in storage could not be read in full (a registration or report that is not
+   * what toniq writes): what is missing. The fields that could be read are shown; the rest as unknown.
+   */
+  readonly damaged?: string | undefined;
 }
 
 /** Why taking over a dead process failed; it is tried again at every check. */
@@ -83,7 +88,10 @@ export interface TakeoverResult {
 
 /** What a process reports of itself every second, for the admin UI. */
 export interface ProcessReport {
-  /** Per worker: jobs performing now, and jobs waiting for a free slot (maxConcurrency). */
+  /**
+   * Per worker: jobs performing now, and jobs waiting for a free slot (maxConcurrency). A
+   * null-prototype object, so that a worker named "__proto__" is a key like any other.
+   */
   workers: Record<string, { running: number; waiting: number }>;
   /** The workers with a maxConcurrency: only their held jobs can be waiting. */
   limitedWorkers: string[];

@@ -256,7 +256,9 @@ export class MemoryStore implements JobStore, AdminStore {
     failed: number,
     now: number,
   ): Promise<void> {
-    this.#reports.set(processId, structuredClone(report));
+    // A null prototype, as RedisStore reads it back: a worker named "__proto__" is a key like any other.
+    const workers = Object.assign(Object.create(null), structuredClone(report.workers));
+    this.#reports.set(processId, { ...structuredClone(report), workers });
     if (!finished && !failed) return;
     const second = Math.floor(now / 1000);
     const bucket = this.#throughput.get(second) ?? { finished: 0, failed: 0 };
@@ -278,10 +280,10 @@ export class MemoryStore implements JobStore, AdminStore {
       delayed: this.#delayedOf(process.id).size,
       report: this.#reports.get(process.id) ?? null,
     }));
-    const delayedByWorker: Record<string, number> = {};
+    const delayedByWorker = new Map<string, number>();
     for (const delayed of this.#delayed.values())
       for (const { record } of delayed.values()) count(delayedByWorker, record);
-    const failedByWorker: Record<string, number> = {};
+    const failedByWorker = new Map<string, number>();
     for (const { record } of this.#failed.values()) count(failedByWorker, record);
     return { processes, delayedByWorker, failedByWorker, failed: this.#failed.size };
   }
@@ -352,7 +354,7 @@ export class MemoryStore implements JobStore, AdminStore {
 }
 
 /** Counts a record under its worker's name, as lua/lib/job-counts.lua does. */
-function count(counts: Record<string, number>, record: Buffer): void {
+function count(counts: Map<string, number>, record: Buffer): void {
   const worker = workerOfRecord(record);
-  counts[worker] = (counts[worker] ?? 0) + 1;
+  counts.set(worker, (counts.get(worker) ?? 0) + 1);
 }

@@ -96,8 +96,9 @@ export function refreshTimes(root) {
   }
 }
 
-/** A time shown as "5 min ago", with the exact time on hover. */
+/** A time shown as "5 min ago", with the exact time on hover; "unknown" when the record does not say (null). */
 export function timeCell(iso) {
+  if (iso === null) return h('span', { className: 'muted' }, 'unknown');
   if (!iso) return h('span', { className: 'muted' }, '—');
   return h('time', { datetime: iso, title: `${formatAbsolute(iso)} (${iso})` }, formatRelative(iso));
 }
@@ -125,17 +126,23 @@ export function processStatus(p) {
     { className: `badge ${p.alive ? 'badge-alive' : 'badge-dead'}`, 'data-testid': 'process-status' },
     p.alive ? 'alive' : 'dead',
   );
-  if (!p.takeoverError) return badge;
-  // A dead process whose jobs cannot be taken over must not look like one about to be.
+  if (!p.takeoverError && !p.damaged) return badge;
+  // A dead process whose jobs cannot be taken over must not look like one about to be, and an
+  // entry that could not be read in full must not look like a sound one.
   return h(
     'span',
     {},
     badge,
-    h(
-      'div',
-      { className: 'takeover-error', 'data-testid': 'takeover-error' },
-      `Takeover failed: ${p.takeoverError.message}`,
-    ),
+    p.takeoverError
+      ? h(
+          'div',
+          { className: 'takeover-error', 'data-testid': 'takeover-error' },
+          `Takeover failed: ${p.takeoverError.message}`,
+        )
+      : null,
+    p.damaged
+      ? h('div', { className: 'takeover-error', 'data-testid': 'process-damaged' }, `Damaged: ${p.damaged}`)
+      : null,
   );
 }
 

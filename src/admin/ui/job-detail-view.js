@@ -102,7 +102,7 @@ function jobDetail(job, reload) {
     job.state === 'delayed'
       ? ['Due', job.dueAt === null ? 'held until flushDelayedJobs()' : timeWithAbsolute(job.dueAt)]
       : null,
-    job.failedAt ? ['Failed', timeWithAbsolute(job.failedAt)] : null,
+    job.failedAt !== undefined ? ['Failed', timeWithAbsolute(job.failedAt)] : null,
     ['Process', h('span', { className: 'mono', 'data-testid': 'detail-process' }, job.processId)],
   ].filter(Boolean);
 
@@ -160,6 +160,8 @@ function jobDetail(job, reload) {
 }
 
 function timeWithAbsolute(iso) {
+  // null: a damaged record does not say.
+  if (iso === null) return 'unknown';
   if (!iso) return '—';
   return h('span', {}, formatAbsolute(iso), h('span', { className: 'muted' }, ` (${formatRelative(iso)})`));
 }

@@ -577,7 +577,7 @@ export class RedisStore implements JobStore, AdminStore {
     for (const id of ids) pipeline.pttl(k.heartbeat(id));
     const ttls = (await pipeline.exec()) ?? [];
     return ids.map((id, i) => {
-      const { deadAfter, ...info } = parseInfo(id, registered[id]!);
+      const { deadAfter, damaged, ...info } = parseInfo(id, registered[id]!);
       const ttl = Number(ttls[i]?.[1] ?? -2);
       const alive = ttl > 0;
       const takeoverError = alive ? undefined : parseTakeoverError(takeoverErrors[id]);
@@ -585,6 +585,7 @@ export class RedisStore implements JobStore, AdminStore {
         ...info,
         heartbeatAge: alive ? Math.max(0, deadAfter - ttl) : null,
         ...(takeoverError && { takeoverError }),
+        ...(damaged && { damaged }),
       };
     });
   }
@@ -677,12 +678,17 @@ export class RedisStore implements JobStore, AdminStore {
     // A process's damaged key shows as 0 here: its takeover error (listProcesses) says which key.
     const sizes = (await pipeline.exec()) ?? [];
     return {
-      processes: processes.map((process, i) => ({
-        ...process,
-        held: Number(sizes[2 * i]?.[1] ?? 0),
-        delayed: Number(sizes[2 * i + 1]?.[1] ?? 0),
-        report: parseReport(reports[process.id]),
-      })),
+      processes: processes.map((process, i) => {
+        const { report, damaged } = parseReport(reports[process.id]);
+        const notes = [process.damaged, damaged].filter(Boolean).join(' ');
+        return {
+          ...process,
+          held: sizeOf(sizes[2 * i]),
+          delayed: sizeOf(sizes[2 * i + 1]),
+          report,
+          ...(notes && { damaged: notes }),
+        };
+      }),
       delayedByWorker: countsOf(counts, 'delayed:'),
       failedByWorker: countsOf(counts, 'failed:'),
       failed,
@@ -721,9 +727,13 @@ export class RedisStore implements JobStore, AdminStore {
     replies.forEach(([, fields], i) => {
       const minuteStart = (firstMinute + i) * 60;
       for (const [field, value] of Object.entries((fields ?? {}) as Record<string, string>)) {
-        const index = minuteStart + Number(field.slice(1)) - fromSecond;
+        // Fields are f<second> and x<second> (record-stats.lua); anything else is not ours.
+        const match = /^([fx])(\d{1,2})$/.exec(field);
+        const count = Number(value);
+        if (!match || !Number.isSafeInteger(count) || count < 0) continue;
+        const index = minuteStart + Number(match[2]) - fromSecond;
         if (index < 0 || index >= seconds) continue;
-        (field[0] === 'f' ? finished : failed)[index] = Number(value);
+        (match[1] === 'f' ? finished : failed)[index] = count;
       }
     });
     return { finished, failed };
@@ -799,21 +809,74 @@ export class RedisStore implements JobStore, AdminStore {
   }
 }
 
-function parseReport(json: string | undefined): ProcessReport | null {
-  if (!json) return null;
+// ---- Replies read from Redis ----
+// Whatever is read back is checked here, field by field: another program, a bug, or damage can
+// leave anything under toniq's keys, and one bad entry must be shown as bad, not break the
+// overview of every process. Maps keyed by worker names are Maps or null-prototype objects, so
+// that a worker named "__proto__" is counted like any other.
+
+/** A process's last report, with a note of what in it could not be read. */
+function parseReport(json: string | undefined): { report: ProcessReport | null; damaged?: string } {
+  if (json === undefined) return { report: null };
+  let value: unknown;
   try {
-    return JSON.parse(json) as ProcessReport;
+    value = JSON.parse(json);
   } catch {
-    return null;
+    return { report: null, damaged: 'Its last report is not JSON; its running and waiting jobs are not counted.' };
   }
+  if (!isObject(value) || !isObject(value.workers)) {
+    return {
+      report: null,
+      damaged: 'Its last report lacks the per-worker counts; its running and waiting jobs are not counted.',
+    };
+  }
+  const workers: ProcessReport['workers'] = Object.create(null);
+  const bad: string[] = [];
+  for (const [name, counts] of Object.entries(value.workers)) {
+    if (isObject(counts) && isCount(counts.running) && isCount(counts.waiting)) {
+      workers[name] = { running: counts.running, waiting: counts.waiting };
+    } else {
+      bad.push(JSON.stringify(name));
+    }
+  }
+  const report: ProcessReport = {
+    workers,
+    limitedWorkers: stringsOf(value.limitedWorkers),
+    runningIds: stringsOf(value.runningIds),
+  };
+  if (!bad.length) return { report };
+  return {
+    report,
+    damaged: `Its last report has unreadable counts for the worker(s) ${bad.join(', ')}; they are not counted.`,
+  };
 }
 
-function countsOf(counts: Record<string, string>, prefix: string): Record<string, number> {
-  const result: Record<string, number> = {};
+/** The per-worker counts kept under `prefix` in the counts hash; a value that is not a count is left out. */
+function countsOf(counts: Record<string, string>, prefix: string): Map<string, number> {
+  const result = new Map<string, number>();
   for (const [field, value] of Object.entries(counts)) {
-    if (field.startsWith(prefix)) result[field.slice(prefix.length)] = Number(value);
+    const n = Number(value);
+    if (field.startsWith(prefix) && Number.isSafeInteger(n) && n > 0) result.set(field.slice(prefix.length), n);
   }
   return result;
+}
+
+/** The size a pipeline reply gives (HLEN, ZCARD), 0 when the command failed (a key of another type). */
+function sizeOf(reply: [Error | null, unknown] | undefined): number {
+  const n = Number(reply?.[1]);
+  return !reply || reply[0] || !Number.isSafeInteger(n) ? 0 : n;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 function infoJson(info: ProcessInfo, deadAfter: number): string {
@@ -825,23 +888,45 @@ function placeholderJson(processId: string): string {
   return JSON.stringify({ id: processId, placeholder: true });
 }
 
-function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: number } {
-  const unknown = {
-    id,
-    host: '?',
-    pid: 0,
-    startedAt: 0,
-    version: '?',
-    workers: [] as string[],
-    deadAfter: 0,
-  };
+/**
+ * A process's registration. A placeholder (written with jobs for a process not registered yet)
+ * lacks fields by design: they show as unknown. Any other entry that lacks a field, or has one of
+ * the wrong kind, shows what could be read and says what could not in `damaged`.
+ */
+function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: number; damaged?: string } {
+  const info = { id, host: '?', pid: 0, startedAt: 0, version: '?', workers: [] as string[], deadAfter: 0 };
+  let value: unknown;
   try {
-    // A placeholder (or a damaged entry) lacks fields: show them as unknown.
-    return { ...unknown, ...(JSON.parse(json) as Partial<ProcessInfo & { deadAfter: number }>), id };
+    value = JSON.parse(json);
   } catch {
-    return unknown;
+    return { ...info, damaged: 'Its registration is not JSON: host, pid, start time and workers are unknown.' };
   }
+  if (!isObject(value)) {
+    return { ...info, damaged: 'Its registration is not an object: host, pid, start time and workers are unknown.' };
+  }
+  if (value.placeholder === true) return info;
+  const bad: string[] = [];
+  const take = <K extends keyof typeof info>(field: K, ok: (v: unknown) => boolean) => {
+    if (ok(value[field])) info[field] = value[field] as (typeof info)[K];
+    else bad.push(field);
+  };
+  take('host', (v) => typeof v === 'string');
+  take('pid', (v) => Number.isSafeInteger(v));
+  take('startedAt', (v) => Number.isFinite(v) && Math.abs(v as number) <= MAX_TIME);
+  take('version', (v) => typeof v === 'string');
+  take('workers', (v) => Array.isArray(v) && v.every((name) => typeof name === 'string'));
+  take('deadAfter', (v) => Number.isFinite(v) && (v as number) >= 0);
+  if (!bad.length) return info;
+  return {
+    ...info,
+    damaged:
+      `Its registration has no readable ${bad.join(', ')}` +
+      (bad.includes('workers') ? '; no job is sent to it by worker.' : '.'),
+  };
 }
+
+/** The largest epoch ms a Date holds. */
+const MAX_TIME = 8.64e15;
 
 function parseTakeoverError(json: string | undefined): TakeoverError | undefined {
   if (!json) return undefined;
