@@ -121,20 +121,64 @@ export class RedisRefusedError extends ToniqError {
 export function describeRedisRefusal(error: unknown): string | undefined {
   if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
   const reply = error.message.replace(/ script: \w+, on @user_script:\d+\.?$/, '');
-  const [word] = reply.split(' ', 1);
-  const hint: Record<string, string> = {
-    OOM: "Redis is out of memory (maxmemory) and refuses writes: free memory, raise maxmemory, or delete keys you don't need.",
-    WRONGTYPE:
-      'A key toniq uses holds a value of another type: another program writes under the same key prefix, or the data is damaged. Use a keyPrefix of its own for toniq.',
-    NOPERM:
-      "The Redis user lacks a permission toniq needs: grant it the commands and keys of toniq's key prefix (ACL SETUSER).",
-    READONLY: 'This Redis is a read-only replica: point toniq at the primary.',
-    NOSCRIPT: 'Redis lost its scripts (a restart or SCRIPT FLUSH); toniq loads them again by itself.',
-    MISCONF: 'Redis cannot persist to disk and refuses writes: see its log (stop-writes-on-bgsave-error).',
-    LOADING: 'Redis is loading its data set after a restart: try again in a moment.',
-  };
-  return `${reply}${/[.!]$/.test(reply) ? '' : '.'}${hint[word ?? ''] ? ` ${hint[word!]}` : ''}`;
+  const [word = ''] = reply.split(' ', 1);
+  const hint = Object.hasOwn(REFUSAL_HINTS, word) ? ` ${REFUSAL_HINTS[word]}` : '';
+  return `${reply}${/[.!]$/.test(reply) ? '' : '.'}${hint}`;
 }
+
+/**
+ * Whether `error` is one of the refusals describeRedisRefusal explains (out of memory, wrong
+ * type, no permission, …): Redis's state, not a bug in a script or command, and safe to show.
+ */
+export function isKnownRedisRefusal(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return false;
+  return Object.hasOwn(REFUSAL_HINTS, error.message.split(' ', 1)[0] ?? '');
+}
+
+/**
+ * Whether `error` says the connection to Redis is down or too slow (ioredis's own errors for a
+ * closed connection, a command timeout or retries given up, or a socket error code), rather than
+ * something Redis answered. ioredis throws these as plain Errors, so they are matched by name,
+ * code and its fixed messages.
+ */
+export function isRedisConnectionLoss(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) ||
+    IOREDIS_CONNECTION_MESSAGES.has(error.message)
+  );
+}
+
+const REFUSAL_HINTS: Record<string, string> = {
+  OOM: "Redis is out of memory (maxmemory) and refuses writes: free memory, raise maxmemory, or delete keys you don't need.",
+  WRONGTYPE:
+    'A key toniq uses holds a value of another type: another program writes under the same key prefix, or the data is damaged. Use a keyPrefix of its own for toniq.',
+  NOPERM:
+    "The Redis user lacks a permission toniq needs: grant it the commands and keys of toniq's key prefix (ACL SETUSER).",
+  READONLY: 'This Redis is a read-only replica: point toniq at the primary.',
+  NOSCRIPT: 'Redis lost its scripts (a restart or SCRIPT FLUSH); toniq loads them again by itself.',
+  MISCONF: 'Redis cannot persist to disk and refuses writes: see its log (stop-writes-on-bgsave-error).',
+  LOADING: 'Redis is loading its data set after a restart: try again in a moment.',
+};
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+const IOREDIS_CONNECTION_MESSAGES = new Set([
+  'Connection is closed.',
+  'Command timed out',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+]);
 
 /** Redis did not answer a write in time (it is down, restarting or overloaded). Nothing partial is left behind. */
 export class RedisUnavailableError extends ToniqError {

@@ -641,7 +641,7 @@ export class Toniq {
     const failed = record.failed ?? {
       error: toJobError(new Error('no error was recorded')),
       attempts: record.attempt,
-      failedAt: 0,
+      failedAt: null,
       processId: '',
     };
     return {
@@ -651,7 +651,7 @@ export class Toniq {
       attempt: record.attempt,
       attempts: failed.attempts,
       createdAt: new Date(record.createdAt),
-      failedAt: new Date(failed.failedAt),
+      failedAt: failed.failedAt === null ? null : new Date(failed.failedAt),
       processId: failed.processId,
       error: failed.error,
     };
@@ -668,7 +668,7 @@ export class Toniq {
         args: NO_ARGS,
         attempt: 1,
         createdAt: 0,
-        failed: { error: toJobError(error), attempts: 0, failedAt: 0, processId: '', raw: stored.record },
+        failed: { error: toJobError(error), attempts: 0, failedAt: null, processId: '', raw: stored.record },
       };
     }
   }

@@ -186,7 +186,7 @@ describe('admin read API', () => {
     assert.equal(detail.error?.code, 'ESMTP');
     assert.match(detail.error?.stack ?? '', /SMTP refused\n\s+at /);
     assert.equal(detail.processId, toniq.processId);
-    assert.equal(detail.createdAt.getTime(), job.createdAt.getTime());
+    assert.equal(detail.createdAt?.getTime(), job.createdAt.getTime());
     assert.ok(detail.failedAt instanceof Date);
     assert.equal(await toniq.admin.job('01NOSUCHJOB0000000000000000'), null);
   });

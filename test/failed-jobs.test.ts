@@ -40,7 +40,7 @@ describe('failed jobs', () => {
     assert.equal(failed!.error.code, 'ESMTP');
     assert.match(failed!.error.stack ?? '', /SMTP refused\n\s+at /);
     assert.equal(failed!.createdAt.getTime(), job.createdAt.getTime());
-    assert.ok(failed!.failedAt.getTime() >= job.createdAt.getTime());
+    assert.ok(failed!.failedAt!.getTime() >= job.createdAt.getTime());
     assert.equal(failed!.processId, toniq.processId);
     const keys = await jobKeys(server.redis.client(), toniq.processId);
     assert.deepEqual(keys, [], 'nothing of the job is left with the process');

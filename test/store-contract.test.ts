@@ -302,8 +302,8 @@ for (const [name, open] of stores) {
       assert.deepEqual(await store.deleteFailedJobs(many), held.slice(500), 'the other 5,500');
       assert.deepEqual(await store.listFailedJobs(), []);
       const overview = await store.readOverview();
-      assert.deepEqual(overview.failedByWorker, {});
-      assert.equal(overview.delayedByWorker.Mail, 500);
+      assert.deepEqual(overview.failedByWorker, new Map());
+      assert.equal(overview.delayedByWorker.get('Mail'), 500);
       await store.close();
     });
 

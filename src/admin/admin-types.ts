@@ -103,13 +103,14 @@ export interface JobSummary {
   processId: string;
   /** Which try it is on (1 for the first run). */
   attempt: number;
-  createdAt: Date;
+  /** Null when unknown: the record cannot be read. */
+  createdAt: Date | null;
   /** Delayed jobs: when due; null when held until flushDelayedJobs(). */
   dueAt?: Date | null;
-  /** Failed jobs: when it failed and how many times it ran. */
-  failedAt?: Date;
+  /** Failed jobs: when it failed (null when neither the record nor the failed list says) and how many times it ran. */
+  failedAt?: Date | null;
   attempts?: number;
-  /** Failed jobs: the error's name and message. */
+  /** Failed jobs: the error's name and message (for a damaged record, an error that says so). */
   error?: { name: string; message: string };
   /** The arguments on one line, as util.inspect shows them, cut to 200 characters. */
   argsPreview: string;

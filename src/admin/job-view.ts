@@ -67,7 +67,8 @@ export function toSummary(codec: ArgumentCodec, read: ReadRecord, context: Recor
     state: context.state,
     processId: record.failed?.processId || context.processId,
     attempt: record.attempt,
-    createdAt: new Date(record.createdAt),
+    // An unreadable record does not say when it was created.
+    createdAt: read.unreadable ? null : new Date(record.createdAt),
     argsPreview: inspectArgs(codec, read, false),
   };
   if (context.state === 'delayed') {
@@ -76,7 +77,9 @@ export function toSummary(codec: ArgumentCodec, read: ReadRecord, context: Recor
   }
   if (context.state === 'failed') {
     const failed = record.failed;
-    summary.failedAt = new Date(failed?.failedAt ?? context.score ?? 0);
+    // The failed list's order is by failure time: its score stands in when the record does not say.
+    const failedAt = failed?.failedAt ?? context.score;
+    summary.failedAt = failedAt === undefined || !Number.isFinite(failedAt) ? null : new Date(failedAt);
     summary.attempts = failed?.attempts ?? record.attempt;
     const error = errorOf(read);
     summary.error = { name: error.name, message: error.message };

@@ -23,9 +23,11 @@ export { NO_ARGS };
 export const CURRENT_RECORD_VERSION = 2;
 
 export interface FailedInfo {
+  /** Always there: a placeholder that says the record is damaged when it lacks one. */
   error: JobError;
   attempts: number;
-  failedAt: number;
+  /** Null when the record does not say (a damaged record). */
+  failedAt: number | null;
   processId: string;
   /** The raw bytes of a record that could not be read. */
   raw?: Buffer;
@@ -176,6 +178,7 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
   ) {
     throw corrupt('the record lacks worker, attempt or createdAt');
   }
+  if (Math.abs(header.createdAt) > MAX_TIME) throw corrupt('its createdAt is not a time');
   const record: JobRecord = {
     v: 2,
     id,
@@ -191,32 +194,47 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
             hasClasses: header.hasClasses === true,
           },
   };
-  if (header.failed) record.failed = failedInfoOf(header.failed);
+  if (header.failed) record.failed = readFailedInfo(header.failed, record, where);
   return record;
 }
 
+/** The largest epoch ms a Date holds. */
+const MAX_TIME = 8.64e15;
+
 /**
- * The failure a header records, each field checked: a damaged one reads as unknown (no error
- * message, time 0) rather than as undefined or an Invalid Date in FailedJob.
+ * A failed record's failure, each field checked: what it cannot tell is a placeholder (an error
+ * that says the record is damaged, the job's attempt, null for the time), so that readers never
+ * get `error: undefined` or an Invalid Date.
  */
-function failedInfoOf(failed: any): FailedInfo {
-  const error = typeof failed === 'object' && failed !== null ? failed.error : undefined;
+function readFailedInfo(value: unknown, record: JobRecord, where: string): FailedInfo {
+  const failed = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const error = failed.error as Record<string, unknown> | null | undefined;
+  const code = error?.code;
   const info: FailedInfo = {
     error:
-      typeof error?.message === 'string'
+      typeof error === 'object' && error !== null && typeof error.message === 'string'
         ? {
             name: typeof error.name === 'string' ? error.name : 'Error',
             message: error.message,
             ...(typeof error.stack === 'string' && { stack: error.stack }),
-            ...((typeof error.code === 'string' || typeof error.code === 'number') && { code: error.code }),
+            ...((typeof code === 'string' || typeof code === 'number') && { code }),
           }
-        : { name: 'Error', message: '(no error was recorded, or it could not be read)' },
-    attempts: Number.isFinite(failed?.attempts) ? failed.attempts : 0,
-    failedAt: Number.isFinite(failed?.failedAt) ? failed.failedAt : 0,
-    processId: typeof failed?.processId === 'string' ? failed.processId : '',
+        : {
+            name: 'CorruptJobRecordError',
+            message:
+              `The record of job #${record.id} in ${where} is damaged: no error was recorded with it, or it ` +
+              'cannot be read. Its worker and arguments are as stored; retry or delete it.',
+            code: 'TONIQ_CORRUPT_JOB_RECORD',
+          },
+    attempts: Number.isSafeInteger(failed.attempts) ? (failed.attempts as number) : record.attempt,
+    failedAt:
+      Number.isFinite(failed.failedAt) && Math.abs(failed.failedAt as number) <= MAX_TIME
+        ? (failed.failedAt as number)
+        : null,
+    processId: typeof failed.processId === 'string' ? failed.processId : '',
   };
-  if (typeof failed?.raw === 'string') info.raw = Buffer.from(failed.raw, 'base64');
-  else if (failed?.raw instanceof Uint8Array) info.raw = Buffer.from(failed.raw);
+  if (typeof failed.raw === 'string') info.raw = Buffer.from(failed.raw, 'base64');
+  else if (failed.raw instanceof Uint8Array) info.raw = Buffer.from(failed.raw); // a version 1 record
   return info;
 }
 
@@ -242,7 +260,7 @@ const migrations: Record<number, (record: any, id: string) => any> = {
     attempt: old.attempt,
     createdAt: old.createdAt,
     args: { bytes: serializeValue(old.args), format: 'v8', hasClasses: old.hasClasses === true },
-    ...(old.failed ? { failed: failedInfoOf(old.failed) } : {}),
+    ...(old.failed ? { failed: old.failed } : {}),
   }),
 };
 
@@ -277,5 +295,7 @@ function decodeStructuredCloneRecord(bytes: Buffer, id: string, where: string): 
       cause: new Error('the record lacks worker, attempt or createdAt'),
     });
   }
-  return value as JobRecord;
+  const record = value as JobRecord;
+  if (record.failed) record.failed = readFailedInfo(record.failed, record, where);
+  return record;
 }

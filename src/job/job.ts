@@ -33,12 +33,19 @@ export interface JobError {
   readonly code?: string | number | undefined;
 }
 
-/** A job in the failed list. */
+/**
+ * A job in the failed list. A record that cannot be read in full is still listed: its `error`
+ * then says it is damaged (`code: 'TONIQ_CORRUPT_JOB_RECORD'`), `failedAt` is null when the
+ * record does not say, and when even its header is unreadable, `worker` is "(unreadable record)"
+ * and `createdAt` the epoch (new Date(0)).
+ */
 export interface FailedJob<Args = unknown> extends Job<Args> {
+  /** Always there (a placeholder for a damaged record), so `job.error.message` is safe. */
   readonly error: JobError;
   /** How many times it ran. */
   readonly attempts: number;
-  readonly failedAt: Date;
+  /** When it failed; null when its record does not say (a damaged record). */
+  readonly failedAt: Date | null;
 }
 
 /** Turns anything a worker threw into the fields kept with a failed job. */

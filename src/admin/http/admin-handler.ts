@@ -6,11 +6,23 @@
  * 2. works under any base path: the page and its scripts use relative URLs only;
  * 3. serves the page and its assets from the package (no CDN), with a strict Content-Security-Policy;
  * 4. answers the JSON API (README, "JSON API") from the admin read API;
- * 5. takes actions only as POST with the CSRF token, and none at all when `readOnly`.
+ * 5. takes actions only as POST with the CSRF token, and none at all when `readOnly`;
+ * 6. answers every response, errors and redirects too, through one path with the security headers;
+ *    an unexpected error is logged with a reference and answered with only that reference, so
+ *    that no internal detail (a throwing auth function's message, a Lua script's error) reaches
+ *    the client.
  */
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidArgumentsError, InvalidOptionsError, ToniqError } from '../../errors.js';
+import {
+  describeRedisRefusal,
+  InvalidArgumentsError,
+  InvalidOptionsError,
+  isKnownRedisRefusal,
+  isRedisConnectionLoss,
+  ToniqError,
+} from '../../errors.js';
 import { consoleLogger, type Logger } from '../../logger.js';
 import { TONIQ_VERSION } from '../../version.js';
 import type { Admin } from '../admin-api.js';
@@ -51,11 +63,13 @@ const MAX_BODY = 1024 * 1024;
 /** Express and Fastify (when the app passes it along) may have read the body already. */
 type MountedRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string; body?: unknown };
 
+/** An answer the handler chose (a 4xx): its message is meant for the client. */
 class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -74,13 +88,20 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
 
   return (req, res) => {
     void handle(req as MountedRequest, res).catch((error: unknown) => {
-      if (!(error instanceof HttpError)) {
+      const answer = answerFor(error);
+      if (answer.reference) {
         logger.error(
-          { err: error },
-          `Admin UI: ${req.method} ${req.url} failed: ${(error as Error).message}`,
+          { err: error, reference: answer.reference },
+          `Admin UI: ${req.method} ${req.url} failed (reference ${answer.reference}): ${(error as Error)?.message ?? String(error)}`,
         );
+      } else if (!(error instanceof HttpError)) {
+        logger.warn({ err: error }, `Admin UI: ${req.method} ${req.url}: ${answer.message}`);
       }
-      sendError(res, error);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      send(res, answer.status, answer.headers ?? {}, errorJson(answer.code, answer.message));
     });
   };
 
@@ -101,19 +122,18 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
     }
     const user = await checkAuth(options, req);
     if (user === false) {
-      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-      if (options.auth && typeof options.auth === 'object')
-        headers['www-authenticate'] = 'Basic realm="toniq admin", charset="UTF-8"';
-      res
-        .writeHead(401, headers)
-        .end(
-          errorJson('UNAUTHORIZED', 'Sign in to see the toniq admin UI: this request did not pass its auth.'),
-        );
-      return;
+      throw new HttpError(
+        401,
+        'UNAUTHORIZED',
+        'Sign in to see the toniq admin UI: this request did not pass its auth.',
+        options.auth && typeof options.auth === 'object'
+          ? { 'www-authenticate': 'Basic realm="toniq admin", charset="UTF-8"' }
+          : {},
+      );
     }
     // The page uses relative URLs, so it must be served at a path ending in a slash.
     if (path === '' || (path === '/' && !browserPath.endsWith('/'))) {
-      res.writeHead(301, { location: `${browserPath}/${url.search}` }).end();
+      send(res, 301, { location: `${browserPath}/${url.search}` });
       return;
     }
     const mountPath = browserPath.slice(0, browserPath.length - path.length) || '';
@@ -154,7 +174,7 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
       }
       const jobMatch = /^\/api\/jobs\/([^/]+)$/.exec(path);
       if (jobMatch) {
-        const id = decodeURIComponent(jobMatch[1]!);
+        const id = decodePathSegment(jobMatch[1]!);
         const job = await getAdmin().job(id);
         if (!job)
           throw new HttpError(404, 'JOB_NOT_FOUND', `No job has the id ${id}: it finished, or was deleted.`);
@@ -204,12 +224,12 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
       .replaceAll('{{csrfToken}}', escapeHtml(token))
       .replaceAll('{{readOnly}}', String(readOnly))
       .replaceAll('{{version}}', escapeHtml(TONIQ_VERSION));
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-    });
-    res.end(req.method === 'HEAD' ? undefined : html);
+    send(
+      res,
+      200,
+      { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      req.method === 'HEAD' ? undefined : html,
+    );
   }
 }
 
@@ -309,54 +329,92 @@ function assetText(file: string): string {
 }
 
 function sendAsset(res: ServerResponse, asset: Asset): void {
-  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' });
-  res.end(assetText(asset.file));
+  send(res, 200, { 'content-type': asset.type, 'cache-control': 'no-cache' }, assetText(asset.file));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(body));
+}
+
+/** Every response goes out here, so that each one (a 401, a 404, a redirect) has the security headers. */
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
-    'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
+    ...(body !== undefined && { 'content-type': 'application/json; charset=utf-8' }),
+    ...headers,
   });
-  res.end(JSON.stringify(body));
+  res.end(body);
 }
 
-function sendError(res: ServerResponse, error: unknown): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
+interface Answer {
+  status: number;
+  code: string;
+  message: string;
+  headers?: Record<string, string>;
+  /** Set on an unexpected error: the id under which its detail is logged. */
+  reference?: string;
+}
+
+/**
+ * What to answer for an error, decided in this one place: the handler's own 4xx answers, bad
+ * arguments (400), toniq not started or Redis down or refusing (503, saying what Redis said), and
+ * anything else as a 500 that names a reference into the log and nothing of the error itself.
+ */
+function answerFor(error: unknown): Answer {
   if (error instanceof HttpError) {
-    res
-      .writeHead(error.status, { 'content-type': 'application/json; charset=utf-8' })
-      .end(errorJson(error.code, error.message));
-    return;
+    return { status: error.status, code: error.code, message: error.message, headers: error.headers };
   }
-  const toniqError = error instanceof ToniqError ? error : undefined;
-  const status =
-    error instanceof InvalidArgumentsError
-      ? 400
-      : toniqError?.code === 'TONIQ_NOT_STARTED' || toniqError?.code === 'TONIQ_STOPPED'
-        ? 503
-        : isRedisError(error)
-          ? 503
-          : 500;
-  const message =
-    status === 503 && !toniqError
-      ? 'Redis is not reachable: the connection to it is down and toniq is reconnecting. ' +
-        'The page tries again by itself; check that the Redis server is running.'
-      : (error as Error).message;
-  res
-    .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
-    .end(errorJson(toniqError?.code ?? (status === 503 ? 'REDIS_UNAVAILABLE' : 'INTERNAL'), message));
+  if (error instanceof InvalidArgumentsError) return { status: 400, code: error.code, message: error.message };
+  if (error instanceof ToniqError && UNAVAILABLE_CODES.has(error.code)) {
+    return { status: 503, code: error.code, message: error.message };
+  }
+  if (isRedisConnectionLoss(error)) {
+    return {
+      status: 503,
+      code: 'TONIQ_REDIS_UNAVAILABLE',
+      message:
+        `Redis is not reachable (${(error as Error).message}): the connection to it is down and toniq is ` +
+        'reconnecting. The page tries again by itself; check that the Redis server is running.',
+    };
+  }
+  if (isKnownRedisRefusal(error)) {
+    return {
+      status: 503,
+      code: 'TONIQ_REDIS_REFUSED',
+      message: `Redis refused the admin's request: ${describeRedisRefusal(error)}`,
+    };
+  }
+  const reference = randomBytes(6).toString('hex');
+  return {
+    status: 500,
+    code: 'INTERNAL',
+    message:
+      `The admin UI could not answer this request because of an unexpected error (reference ${reference}). ` +
+      `The server's log has the details under that reference.`,
+    reference,
+  };
 }
 
-function isRedisError(error: unknown): boolean {
-  const text = `${(error as Error)?.name} ${(error as Error)?.message}`;
-  return /Connection is closed|ECONNREFUSED|ETIMEDOUT|Command timed out|MaxRetriesPerRequest|Stream isn't writeable/i.test(
-    text,
-  );
+const UNAVAILABLE_CODES = new Set<string>([
+  'TONIQ_NOT_STARTED',
+  'TONIQ_STOPPED',
+  'TONIQ_REDIS_UNREACHABLE',
+  'TONIQ_REDIS_UNAVAILABLE',
+  'TONIQ_REDIS_REFUSED',
+]);
+
+/** A path segment's text; a malformed percent-encoding is the client's mistake (400), not ours. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(
+      400,
+      'BAD_REQUEST',
+      `The path segment "${segment}" is not valid percent-encoding (UTF-8). Encode the id with encodeURIComponent.`,
+    );
+  }
 }
 
 function errorJson(code: string, message: string): string {
