@@ -131,7 +131,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       offset: {
         type: 'string',
         placeholder: '<n>',
-        description: 'how many to skip, for the next page (default: 0)',
+        description: 'how many to skip, for the next page, 0 or more (default: 0)',
       },
       json: json('{ jobs, offset, limit, total, hasMore }, as GET api/jobs'),
     },
@@ -159,7 +159,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       port: {
         type: 'string',
         placeholder: '<n>',
-        description: 'the port (default: 3000; 0 picks a free one)',
+        description: 'the port, 0 to 65535 (default: 3000; 0 picks a free one)',
       },
       host: {
         type: 'string',
@@ -227,10 +227,15 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       }
       values[token.name] = true;
     } else {
-      // parseArgs takes the next argument as the value even when it is an option (`--worker --json`).
-      if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
+      // parseArgs takes the next argument as the value even when it is an option (`--worker --json`);
+      // a negative number (`--limit -1`) is a value, which the option's own check then judges.
+      if (
+        token.value === undefined ||
+        (!token.inlineValue && token.value.startsWith('-') && !/^-\d/.test(token.value))
+      ) {
         throw new UsageError(
-          `Option ${token.rawName} needs a value: ${token.rawName} ${spec.placeholder ?? '<value>'}.`,
+          `Option ${token.rawName} needs a value: ${token.rawName} ${spec.placeholder ?? '<value>'} ` +
+            `(${spec.description}).`,
           command?.name,
         );
       }
