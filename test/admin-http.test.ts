@@ -272,6 +272,116 @@ describe('admin handler', () => {
     assert.match((await jsonOf(response)).error.message, /toniq is not started/);
   });
 
+  it('answers a throwing auth function with a 500 that names a log reference and nothing of the error', async () => {
+    const toniq = await newToniq({ workers: [sendEmail] });
+    const logger = recordingLogger();
+    const base = await listen(
+      toniq.adminHandler({
+        logger,
+        auth: () => {
+          throw new Error('LDAP bind failed for cn=admin,dc=corp password=hunter2');
+        },
+      }),
+    );
+    const response = await fetch(`${base}/api/stats`);
+    assert.equal(response.status, 500);
+    const text = await response.text();
+    assert.doesNotMatch(text, /LDAP|hunter2/, 'the detail stays in the log');
+    const { error } = JSON.parse(text);
+    assert.equal(error.code, 'INTERNAL');
+    const reference = /reference ([0-9a-f]{12})/.exec(error.message)?.[1];
+    assert.ok(reference, error.message);
+    const logged = logger.lines.find((line) => line.obj.reference === reference);
+    assert.equal(logged?.level, 'error');
+    assert.match(logged?.msg ?? '', /LDAP bind failed/);
+  });
+
+  it('answers an internal Redis error (a script failing) with a 500 that leaves out its text', async () => {
+    const toniq = await newToniq({ workers: [sendEmail] });
+    const failed = await failOne(toniq);
+    const logger = recordingLogger();
+    const base = await listen(toniq.adminHandler({ insecureNoAuth: true, logger }));
+    const browser = client(base);
+    const { csrfToken } = await browser.json('/api/session');
+    // A Lua error reply that Redis does not explain (not OOM, WRONGTYPE, …): a bug, not Redis's state.
+    const original = toniq.admin.deleteFailedJobs.bind(toniq.admin);
+    toniq.admin.deleteFailedJobs = async () => {
+      const error = new Error('ERR user_script:7: attempt to compare nil with number script: 4f2a, on @user_script:7.');
+      error.name = 'ReplyError';
+      throw error;
+    };
+    try {
+      const response = await browser.post('/api/jobs/delete', { ids: [failed.id] }, csrfToken);
+      assert.equal(response.status, 500);
+      const text = await response.text();
+      assert.doesNotMatch(text, /user_script|compare nil/);
+      assert.match(logger.text('error'), /user_script:7/);
+    } finally {
+      toniq.admin.deleteFailedJobs = original;
+    }
+  });
+
+  it('answers 503 with what Redis said when Redis refuses (WRONGTYPE)', async () => {
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ workers: [sendEmail], keyPrefix });
+    const base = await listen(toniq.adminHandler({ insecureNoAuth: true, logger: recordingLogger() }));
+    await server.redis.client().set(`{${keyPrefix}}:failed-index`, 'not a sorted set');
+    const response = await fetch(`${base}/api/jobs?state=failed`);
+    assert.equal(response.status, 503);
+    const { error } = await jsonOf(response);
+    assert.equal(error.code, 'TONIQ_REDIS_REFUSED');
+    assert.match(error.message, /^Redis refused the admin's request: WRONGTYPE .*Use a keyPrefix of its own/);
+  });
+
+  it('sends the security headers with every answer: 200, redirect, 400, 401, 404, 500, 503', async () => {
+    const toniq = await newToniq({ workers: [sendEmail] });
+    const open = `${await listen(toniq.adminHandler({ insecureNoAuth: true, basePath: '/admin', logger: recordingLogger() }))}/admin`;
+    const locked = await listen(
+      toniq.adminHandler({ auth: { username: 'a', password: 'b' }, logger: recordingLogger() }),
+    );
+    const throwing = await listen(
+      toniq.adminHandler({
+        logger: recordingLogger(),
+        auth: () => {
+          throw new Error('boom');
+        },
+      }),
+    );
+    const notStarted = await listen(
+      createToniq({ redisUrl: server.redis.url, keyPrefix: randomPrefix(), logger: recordingLogger() }).adminHandler(
+        { insecureNoAuth: true },
+      ),
+    );
+    const answers: Array<[string, number]> = [
+      [`${open}/api/stats`, 200],
+      [open, 301],
+      [`${open}/api/jobs?state=nope`, 400],
+      [`${open}/api/jobs/%E0%A4%A`, 400],
+      [`${locked}/api/stats`, 401],
+      [`${open}/api/nothing`, 404],
+      [`${throwing}/api/stats`, 500],
+      [`${notStarted}/api/stats`, 503],
+    ];
+    for (const [url, status] of answers) {
+      const response = await fetch(url, { redirect: 'manual' });
+      assert.equal(response.status, status, url);
+      assert.equal(response.headers.get('x-content-type-options'), 'nosniff', url);
+      assert.equal(response.headers.get('x-frame-options'), 'DENY', url);
+      assert.match(response.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, url);
+      await response.arrayBuffer();
+    }
+  });
+
+  it('answers a job id with bad percent-encoding with 400, not 500', async () => {
+    const toniq = await newToniq({ workers: [sendEmail] });
+    const base = await listen(toniq.adminHandler({ insecureNoAuth: true, logger: recordingLogger() }));
+    const response = await fetch(`${base}/api/jobs/%E0%A4%A`);
+    assert.equal(response.status, 400);
+    const { error } = await jsonOf(response);
+    assert.equal(error.code, 'BAD_REQUEST');
+    assert.match(error.message, /not valid percent-encoding/);
+  });
+
   it('POSTs the stats to a webhook every interval', async () => {
     const toniq = await newToniq({ workers: [sendEmail] });
     await failOne(toniq);

@@ -140,6 +140,21 @@ describe('the toniq command line tool', () => {
     assert.equal(limit.code, 2);
     assert.match(limit.stderr, /--limit must be a whole number from 1 to 500, not "0"/);
 
+    // A negative number is a value: the answer is the option's range, not "needs a value".
+    for (const [option, value, range] of [
+      ['--limit', '-1', 'from 1 to 500'],
+      ['--offset', '-5', 'from 0 to'],
+    ] as const) {
+      const negative = await toniqCli(['failed', option, value]);
+      assert.equal(negative.code, 2);
+      assert.match(negative.stderr, new RegExp(`${option} must be a whole number ${range}.*, not "${value}"`));
+    }
+    const port = await toniqCli(['ui', '--port', '-1']);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /--port must be a whole number from 0 to 65535, not "-1"/);
+    const missing = await toniqCli(['failed', '--limit']);
+    assert.match(missing.stderr, /Option --limit needs a value: --limit <n> \(how many to show, 1 to 500/);
+
     const noValue = await toniqCli(['failed', '--worker', '--json']);
     assert.equal(noValue.code, 2);
     assert.match(noValue.stderr, /Option --worker needs a value/);
@@ -275,6 +290,42 @@ describe('the toniq command line tool', () => {
     const empty = await toniqCli(['processes', ...at(randomPrefix())]);
     assert.equal(empty.code, 0);
     assert.match(empty.stdout, /No process is registered/);
+  });
+
+  it('stats, processes and failed exit 0 with damaged entries in Redis, noting them and printing "unknown" for unknown times', async () => {
+    const { toniq, keyPrefix } = await startToniq();
+    const client = server.redis.client();
+    await client.hset(
+      `{${keyPrefix}}:processes`,
+      'damaged-one',
+      JSON.stringify({ id: 'damaged-one', host: 'web-2', pid: 7, startedAt: 'x', version: '1', workers: null }),
+    );
+    await client.set(`{${keyPrefix}}:heartbeat:damaged-one`, '1', 'PX', 60_000);
+    await client.hset(`{${keyPrefix}}:reports`, 'damaged-one', '{"workers":{"Good":null}}');
+    const id = '01JDAMAGED0000000000000009';
+    const header = JSON.stringify({ id, worker: 'SendEmail', attempt: 2, createdAt: Date.now(), failed: {} });
+    const record = Buffer.concat([Buffer.from([0x02, 0x55, 0, 0, 0, 0]), Buffer.from(header)]);
+    record.writeUInt32BE(Buffer.byteLength(header), 2);
+    await client.hset(`{${keyPrefix}}:failed`, id, record);
+    await client.zadd(`{${keyPrefix}}:failed-index`, 'inf', id);
+
+    for (const command of ['stats', 'processes']) {
+      const result = await toniqCli([command, ...at(keyPrefix)]);
+      assert.equal(result.code, 0, result.stderr);
+      const row = result.stdout.split('\n').find((line) => line.startsWith('damaged-one'));
+      assert.ok(row, result.stdout);
+      assert.match(row, / unknown +/, 'an unknown start time');
+      assert.match(row, /damaged: Its registration has no readable startedAt, workers/);
+      assert.match(row, /Its last report has unreadable counts for the worker\(s\) "Good"/);
+      assert.match(result.stdout, /NOTE$/m);
+      assert.ok(result.stdout.includes(toniq.processId), 'the sound process is listed too');
+    }
+
+    const failed = await toniqCli(['failed', ...at(keyPrefix)]);
+    assert.equal(failed.code, 0, failed.stderr);
+    assert.doesNotMatch(failed.stdout, /NaN|Invalid/);
+    const row = failed.stdout.split('\n').find((line) => line.startsWith(id));
+    assert.match(row ?? '', / unknown +2 +CorruptJobRecordError: The record of job/);
   });
 
   it('failed lists the failed jobs as a table or as JSON, and --worker and --search filter them', async () => {

@@ -54,7 +54,7 @@ function processTable(processes: readonly ProcessStats[], now: number): string {
     { header: 'WORKERS', value: (p) => oneLine(p.workers.join(', '), 80) },
     // Only when some process has one, so the usual table stays narrow.
     ...(processes.some((p) => p.takeoverError || p.damaged)
-      ? [{ header: 'NOTE', value: (p: ProcessStats) => oneLine(processNote(p), 120) }]
+      ? [{ header: 'NOTE', value: (p: ProcessStats) => oneLine(processNote(p), 300) }]
       : []),
   ]);
 }
