@@ -226,6 +226,39 @@ describe('admin web UI', () => {
     assertNoPageErrors(tab);
   });
 
+  it('shows a process whose registration is damaged with a note and an unknown start, beside the sound ones', async () => {
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ keyPrefix, workers: [sendEmail] });
+    const client = redis.redis.client();
+    await client.hset(
+      `{${keyPrefix}}:processes`,
+      'damaged-one',
+      JSON.stringify({ id: 'damaged-one', host: 'web-2', pid: 7, version: '1', workers: 5 }),
+    );
+    await client.set(`{${keyPrefix}}:heartbeat:damaged-one`, '1', 'PX', 60_000);
+    await client.hset(`{${keyPrefix}}:reports`, 'damaged-one', '{"workers":{"Good":null}}');
+    const tab = await browser.newPage();
+    const { page } = tab;
+    const root = await serveAdmin(toniq);
+
+    await page.goto(`${root}#/processes`);
+    const damagedRow = page.getByTestId('process-row').filter({ hasText: 'damaged-one' });
+    await expectText(
+      damagedRow.getByTestId('process-damaged'),
+      /^Damaged: Its registration has no readable startedAt, workers, deadAfter.*unreadable counts for the worker\(s\) "Good"/,
+      'the damage note',
+    );
+    const cells = await cellTexts(damagedRow);
+    assert.equal(cells[5], 'unknown', 'the start time');
+    assert.equal(cells[4], '—', 'no workers');
+    const soundRow = page.getByTestId('process-row').filter({ hasText: toniq.processId });
+    await expectCount(soundRow.getByTestId('process-damaged'), 0, 'no note on the sound process');
+    await page.goto(root);
+    await expectCount(page.getByTestId('process-damaged'), 1, 'the note on the overview too');
+    await screenshot(page, 'processes-damaged');
+    assertNoPageErrors(tab);
+  });
+
   it('opens a failed job from the failed list, retries it, and it leaves the list when it succeeds', async () => {
     mailerUp = false;
     const toniq = await newToniq({ workers: [sendEmail] });
