@@ -42,7 +42,11 @@ describe('the admin with damaged entries in Redis', () => {
     await registerRaw(keyPrefix, 'workers-null', registration('workers-null', { workers: null }));
     await registerRaw(keyPrefix, 'workers-five', registration('workers-five', { workers: 5 }));
     await registerRaw(keyPrefix, 'not-json', '{"id":');
-    await registerRaw(keyPrefix, 'bad-times', registration('bad-times', { startedAt: 'yesterday', pid: -0.5, workers: ['Other'] }));
+    await registerRaw(
+      keyPrefix,
+      'bad-times',
+      registration('bad-times', { startedAt: 'yesterday', pid: -0.5, workers: ['Other'] }),
+    );
 
     const stats = await toniq.admin.stats();
     const byId = new Map(stats.processes.map((p) => [p.id, p]));
@@ -102,7 +106,10 @@ describe('the admin with damaged entries in Redis', () => {
     const reporter = stats.processes.find((p) => p.id === 'reporter')!;
     assert.deepEqual([reporter.running, reporter.waiting], [2, 1]);
     assert.match(reporter.damaged ?? '', /unreadable counts for the worker\(s\) "Bad", "Worse"/);
-    assert.match(stats.processes.find((p) => p.id === 'no-workers')?.damaged ?? '', /lacks the per-worker counts/);
+    assert.match(
+      stats.processes.find((p) => p.id === 'no-workers')?.damaged ?? '',
+      /lacks the per-worker counts/,
+    );
     assert.match(stats.processes.find((p) => p.id === 'garbage')?.damaged ?? '', /report is not JSON/);
     const good = stats.workers.find((w) => w.worker === 'Good')!;
     assert.deepEqual([good.running, good.waiting], [2, 1]);
@@ -115,7 +122,15 @@ describe('the admin with damaged entries in Redis', () => {
     const keyPrefix = randomPrefix();
     const toniq = await newToniq({ keyPrefix, workers: [sendEmail] });
     const client = server.redis.client();
-    await client.hset(`{${keyPrefix}}:counts`, 'delayed:SendEmail', 'abc', 'failed:SendEmail', '2', 'odd', '1');
+    await client.hset(
+      `{${keyPrefix}}:counts`,
+      'delayed:SendEmail',
+      'abc',
+      'failed:SendEmail',
+      '2',
+      'odd',
+      '1',
+    );
     const minute = Math.floor(Date.now() / 60_000);
     await client.hset(`{${keyPrefix}}:throughput:${minute}`, 'fxx', '3', 'f5', 'abc', 'x', '1', 'f70', '9');
 
@@ -123,7 +138,8 @@ describe('the admin with damaged entries in Redis', () => {
     const worker = stats.workers.find((w) => w.worker === 'SendEmail')!;
     assert.deepEqual([worker.delayed, worker.failed], [0, 2]);
     const throughput = await toniq.admin.throughput(120);
-    for (const n of [...throughput.finished, ...throughput.failed]) assert.ok(Number.isSafeInteger(n), String(n));
+    for (const n of [...throughput.finished, ...throughput.failed])
+      assert.ok(Number.isSafeInteger(n), String(n));
   });
 
   it('lists a failed record that lacks its error or failure time with an error that says it is damaged, and no Invalid Date', async () => {

@@ -306,7 +306,9 @@ describe('admin handler', () => {
     // A Lua error reply that Redis does not explain (not OOM, WRONGTYPE, …): a bug, not Redis's state.
     const original = toniq.admin.deleteFailedJobs.bind(toniq.admin);
     toniq.admin.deleteFailedJobs = async () => {
-      const error = new Error('ERR user_script:7: attempt to compare nil with number script: 4f2a, on @user_script:7.');
+      const error = new Error(
+        'ERR user_script:7: attempt to compare nil with number script: 4f2a, on @user_script:7.',
+      );
       error.name = 'ReplyError';
       throw error;
     };
@@ -348,9 +350,11 @@ describe('admin handler', () => {
       }),
     );
     const notStarted = await listen(
-      createToniq({ redisUrl: server.redis.url, keyPrefix: randomPrefix(), logger: recordingLogger() }).adminHandler(
-        { insecureNoAuth: true },
-      ),
+      createToniq({
+        redisUrl: server.redis.url,
+        keyPrefix: randomPrefix(),
+        logger: recordingLogger(),
+      }).adminHandler({ insecureNoAuth: true }),
     );
     const answers: Array<[string, number]> = [
       [`${open}/api/stats`, 200],

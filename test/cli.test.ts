@@ -147,7 +147,10 @@ describe('the toniq command line tool', () => {
     ] as const) {
       const negative = await toniqCli(['failed', option, value]);
       assert.equal(negative.code, 2);
-      assert.match(negative.stderr, new RegExp(`${option} must be a whole number ${range}.*, not "${value}"`));
+      assert.match(
+        negative.stderr,
+        new RegExp(`${option} must be a whole number ${range}.*, not "${value}"`),
+      );
     }
     const port = await toniqCli(['ui', '--port', '-1']);
     assert.equal(port.code, 2);
@@ -298,7 +301,14 @@ describe('the toniq command line tool', () => {
     await client.hset(
       `{${keyPrefix}}:processes`,
       'damaged-one',
-      JSON.stringify({ id: 'damaged-one', host: 'web-2', pid: 7, startedAt: 'x', version: '1', workers: null }),
+      JSON.stringify({
+        id: 'damaged-one',
+        host: 'web-2',
+        pid: 7,
+        startedAt: 'x',
+        version: '1',
+        workers: null,
+      }),
     );
     await client.set(`{${keyPrefix}}:heartbeat:damaged-one`, '1', 'PX', 60_000);
     await client.hset(`{${keyPrefix}}:reports`, 'damaged-one', '{"workers":{"Good":null}}');

@@ -191,8 +191,20 @@ for (const [name, open] of stores) {
       await store.failJob('p', { id: 'f1', record: recordOf('f1', 'Mail') }, 1);
       await store.failJob('p', { id: 'f2', record: recordOf('f2', 'Zip') }, 2);
       let overview = await store.readOverview();
-      assert.deepEqual(overview.delayedByWorker, new Map([['Mail', 2], ['Zip', 2]]));
-      assert.deepEqual(overview.failedByWorker, new Map([['Mail', 1], ['Zip', 1]]));
+      assert.deepEqual(
+        overview.delayedByWorker,
+        new Map([
+          ['Mail', 2],
+          ['Zip', 2],
+        ]),
+      );
+      assert.deepEqual(
+        overview.failedByWorker,
+        new Map([
+          ['Mail', 1],
+          ['Zip', 1],
+        ]),
+      );
       assert.equal(overview.failed, 2);
       const p = overview.processes.find((process) => process.id === 'p');
       assert.deepEqual([p?.held, p?.delayed], [0, 4]);
@@ -206,7 +218,9 @@ for (const [name, open] of stores) {
 
       // Names that are also Object.prototype's are counted like any other.
       for (const name of ['__proto__', 'constructor']) {
-        await store.addDelayedJobs('o', [{ id: `n-${name}`, record: recordOf(`n-${name}`, name), dueAt: 50 }]);
+        await store.addDelayedJobs('o', [
+          { id: `n-${name}`, record: recordOf(`n-${name}`, name), dueAt: 50 },
+        ]);
       }
       const named = (await store.readOverview()).delayedByWorker;
       assert.deepEqual([named.get('__proto__'), named.get('constructor')], [1, 1]);

@@ -66,7 +66,8 @@ export class JobLists {
     // stops once the page is full. A scan that reads to the end counts exactly instead (jobs
     // stored before the counts were kept are not in them).
     if (worker && !search && (state === 'delayed' || state === 'failed')) {
-      const counted = (state === 'delayed' ? overview.delayedByWorker : overview.failedByWorker).get(worker) ?? 0;
+      const counted =
+        (state === 'delayed' ? overview.delayedByWorker : overview.failedByWorker).get(worker) ?? 0;
       let seen = 0;
       let full = false;
       await this.#scan(state, overview, worker, undefined, (entry, read) => {

@@ -61,7 +61,10 @@ function processTable(processes: readonly ProcessStats[], now: number): string {
 
 /** What is wrong with a process, for the NOTE column: its takeover failed, or its entry is damaged. */
 function processNote(p: ProcessStats): string {
-  return [p.takeoverError && `takeover failed: ${p.takeoverError.message}`, p.damaged && `damaged: ${p.damaged}`]
+  return [
+    p.takeoverError && `takeover failed: ${p.takeoverError.message}`,
+    p.damaged && `damaged: ${p.damaged}`,
+  ]
     .filter(Boolean)
     .join('; ');
 }

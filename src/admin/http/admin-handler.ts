@@ -365,7 +365,8 @@ function answerFor(error: unknown): Answer {
   if (error instanceof HttpError) {
     return { status: error.status, code: error.code, message: error.message, headers: error.headers };
   }
-  if (error instanceof InvalidArgumentsError) return { status: 400, code: error.code, message: error.message };
+  if (error instanceof InvalidArgumentsError)
+    return { status: 400, code: error.code, message: error.message };
   if (error instanceof ToniqError && UNAVAILABLE_CODES.has(error.code)) {
     return { status: 503, code: error.code, message: error.message };
   }

@@ -822,7 +822,10 @@ function parseReport(json: string | undefined): { report: ProcessReport | null; 
   try {
     value = JSON.parse(json);
   } catch {
-    return { report: null, damaged: 'Its last report is not JSON; its running and waiting jobs are not counted.' };
+    return {
+      report: null,
+      damaged: 'Its last report is not JSON; its running and waiting jobs are not counted.',
+    };
   }
   if (!isObject(value) || !isObject(value.workers)) {
     return {
@@ -856,7 +859,8 @@ function countsOf(counts: Record<string, string>, prefix: string): Map<string, n
   const result = new Map<string, number>();
   for (const [field, value] of Object.entries(counts)) {
     const n = Number(value);
-    if (field.startsWith(prefix) && Number.isSafeInteger(n) && n > 0) result.set(field.slice(prefix.length), n);
+    if (field.startsWith(prefix) && Number.isSafeInteger(n) && n > 0)
+      result.set(field.slice(prefix.length), n);
   }
   return result;
 }
@@ -899,10 +903,16 @@ function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: number;
   try {
     value = JSON.parse(json);
   } catch {
-    return { ...info, damaged: 'Its registration is not JSON: host, pid, start time and workers are unknown.' };
+    return {
+      ...info,
+      damaged: 'Its registration is not JSON: host, pid, start time and workers are unknown.',
+    };
   }
   if (!isObject(value)) {
-    return { ...info, damaged: 'Its registration is not an object: host, pid, start time and workers are unknown.' };
+    return {
+      ...info,
+      damaged: 'Its registration is not an object: host, pid, start time and workers are unknown.',
+    };
   }
   if (value.placeholder === true) return info;
   const bad: string[] = [];
