@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createToniq, defineWorker, noRetry } from '../src/index.js';
+import { connectAdmin, createToniq, defineWorker, noRetry } from '../src/index.js';
 import { encodeRecord, NO_ARGS } from '../src/job/job-record.js';
 import { serve } from './harness/browser.js';
 import { collectEvents, eventually } from './harness/eventually.js';
@@ -116,6 +116,33 @@ describe('the admin with damaged entries in Redis', () => {
     assert.equal(stats.totals.running, 2);
     // The running list reads the report's ids; a damaged list of them lists nothing, and does not throw.
     assert.equal((await toniq.admin.jobs({ state: 'running' })).total, 0);
+  });
+
+  it('notes a process whose jobs key holds another type, and shows a takeover note without a readable time as null', async () => {
+    // connectAdmin starts no process, so no takeover rewrites the note while the test reads it.
+    const keyPrefix = randomPrefix();
+    const admin = await connectAdmin({ redisUrl: server.redis.url, keyPrefix, logger: recordingLogger() });
+    try {
+      const client = server.redis.client();
+      await registerRaw(keyPrefix, 'wrong-type', registration('wrong-type', {}));
+      await client.set(`{${keyPrefix}}:jobs:wrong-type`, 'a string');
+      await client.hset(`{${keyPrefix}}:processes`, 'noted', registration('noted', {}));
+      await client.hset(
+        `{${keyPrefix}}:takeover-errors`,
+        'noted',
+        JSON.stringify({ message: 'm', at: 1e300 }),
+      );
+
+      const processes = await admin.processes();
+      const wrongType = processes.find((p) => p.id === 'wrong-type')!;
+      assert.match(wrongType.damaged ?? '', /^Its jobs cannot be counted: WRONGTYPE /);
+      assert.deepEqual([wrongType.waiting, wrongType.delayed], [0, 0]);
+      const noted = processes.find((p) => p.id === 'noted')!;
+      assert.equal(noted.alive, false);
+      assert.deepEqual(noted.takeoverError, { message: 'm', at: null, by: '?' });
+    } finally {
+      await admin.close();
+    }
   });
 
   it('leaves out per-worker counts and throughput fields that are not counts, instead of showing NaN', async () => {

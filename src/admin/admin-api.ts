@@ -311,7 +311,11 @@ export class Admin {
       waiting,
       delayed: process.delayed,
       ...(process.takeoverError && {
-        takeoverError: { ...process.takeoverError, at: new Date(process.takeoverError.at) },
+        takeoverError: {
+          ...process.takeoverError,
+          // 0: the note does not say when.
+          at: process.takeoverError.at ? new Date(process.takeoverError.at) : null,
+        },
       }),
       ...(process.damaged && { damaged: process.damaged }),
     };

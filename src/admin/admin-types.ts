@@ -58,7 +58,8 @@ export interface ProcessStats {
 /** Why the jobs of a dead process could not be taken over. */
 export interface TakeoverFailure {
   message: string;
-  at: Date;
+  /** Null when the note does not say (a damaged note). */
+  at: Date | null;
   /** The id of the process that tried. */
   by: string;
 }

@@ -106,8 +106,8 @@ export function createAdminHandler(admin: Admin | (() => Admin), options: AdminH
   };
 
   async function handle(req: MountedRequest, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
-    const browserPath = new URL(req.originalUrl ?? req.url ?? '/', 'http://admin.invalid').pathname;
+    const url = parseUrl(req.url);
+    const browserPath = parseUrl(req.originalUrl ?? req.url).pathname;
     let path: string;
     if (req.originalUrl !== undefined && req.baseUrl !== undefined) {
       path = url.pathname; // Express stripped its mount path already.
@@ -404,6 +404,15 @@ const UNAVAILABLE_CODES = new Set<string>([
   'TONIQ_REDIS_UNAVAILABLE',
   'TONIQ_REDIS_REFUSED',
 ]);
+
+/** The request's URL; one that cannot be parsed is the client's mistake (400). */
+function parseUrl(text: string | undefined): URL {
+  try {
+    return new URL(text ?? '/', 'http://admin.invalid');
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'The request URL cannot be parsed.');
+  }
+}
 
 /** A path segment's text; a malformed percent-encoding is the client's mistake (400), not ours. */
 function decodePathSegment(segment: string): string {

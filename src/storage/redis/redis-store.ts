@@ -680,7 +680,15 @@ export class RedisStore implements JobStore, AdminStore {
     return {
       processes: processes.map((process, i) => {
         const { report, damaged } = parseReport(reports[process.id]);
-        const notes = [process.damaged, damaged].filter(Boolean).join(' ');
+        // A jobs key of another type (WRONGTYPE) leaves the count at 0 and says so.
+        const sizeError = sizes[2 * i]?.[0] ?? sizes[2 * i + 1]?.[0];
+        const notes = [
+          process.damaged,
+          damaged,
+          sizeError && `Its jobs cannot be counted: ${describeRedisRefusal(sizeError) ?? sizeError.message}`,
+        ]
+          .filter(Boolean)
+          .join(' ');
         return {
           ...process,
           held: sizeOf(sizes[2 * i]),
@@ -941,10 +949,10 @@ const MAX_TIME = 8.64e15;
 function parseTakeoverError(json: string | undefined): TakeoverError | undefined {
   if (!json) return undefined;
   try {
-    const { message, at, by } = JSON.parse(json) as Partial<TakeoverError>;
+    const { message, at, by } = (JSON.parse(json) ?? {}) as Partial<TakeoverError>;
     return {
       message: typeof message === 'string' ? message : '(no message recorded)',
-      at: typeof at === 'number' ? at : 0,
+      at: Number.isFinite(at) && Math.abs(at as number) <= MAX_TIME ? (at as number) : 0,
       by: typeof by === 'string' ? by : '?',
     };
   } catch {
