@@ -336,6 +336,17 @@ describe('the toniq command line tool', () => {
     assert.doesNotMatch(failed.stdout, /NaN|Invalid/);
     const row = failed.stdout.split('\n').find((line) => line.startsWith(id));
     assert.match(row ?? '', / unknown +2 +CorruptJobRecordError: The record of job/);
+
+    // A key of another type is a refusal by Redis: said plainly, with what to do, and no stack.
+    await client.set(`{${keyPrefix}}:reports`, 'not a hash');
+    const refused = await toniqCli(['stats', ...at(keyPrefix)]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /^toniq: Redis at redis:\/\/.* refused: WRONGTYPE .*Use a keyPrefix of its own/,
+    );
+    assertNoStack(refused.stderr);
+    await client.del(`{${keyPrefix}}:reports`);
   });
 
   it('failed lists the failed jobs as a table or as JSON, and --worker and --search filter them', async () => {

@@ -6,7 +6,7 @@
  * one or two lines without a stack trace (TONIQ_DEBUG=1 adds it).
  */
 import { type Admin, connectAdmin } from '../admin/admin-api.js';
-import { maskRedisUrl, RedisUnreachableError, ToniqError } from '../errors.js';
+import { describeRedisRefusal, maskRedisUrl, RedisUnreachableError, ToniqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { consoleLogger } from '../logger.js';
 import { TONIQ_VERSION } from '../version.js';
@@ -138,6 +138,12 @@ function report(
   if (error instanceof ToniqError && error.code === 'TONIQ_INVALID_OPTIONS') {
     io.err(`toniq: ${error.message}${stack}`);
     return 2;
+  }
+  // An error reply (a key of another type, out of memory, no permission): what Redis said, and what to do.
+  const refusal = describeRedisRefusal(error);
+  if (refusal) {
+    io.err(`toniq: Redis at ${maskRedisUrl(redisUrl)} refused: ${refusal}${stack}`);
+    return 1;
   }
   const message = error instanceof Error ? error.message : String(error);
   io.err(`toniq: ${message}${stack}`);
