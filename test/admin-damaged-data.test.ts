@@ -196,8 +196,8 @@ describe('the admin with damaged entries in Redis', () => {
     assert.equal(failedJobs.length, 3);
     // The README's loop: job.error.message must be there for every job.
     const messages = failedJobs.map((job) => job.error.message);
-    assert.match(messages[0]!, /holds no readable error: the record is damaged/);
-    assert.match(messages[1]!, /holds no readable error/);
+    assert.match(messages[0]!, /is damaged: no error was recorded with it, or it cannot be read/);
+    assert.match(messages[1]!, /no error was recorded/);
     assert.equal(messages[2], 'kept');
     assert.equal(failedJobs[0]!.error.code, 'TONIQ_CORRUPT_JOB_RECORD');
     for (const job of failedJobs) {

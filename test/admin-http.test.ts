@@ -7,6 +7,8 @@ import express from 'express';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   type AdminHandler,
+  connectAdmin,
+  createAdminHandler,
   createToniq,
   defineWorker,
   type FailedJob,
@@ -323,16 +325,41 @@ describe('admin handler', () => {
     }
   });
 
-  it('answers 503 with what Redis said when Redis refuses (WRONGTYPE)', async () => {
+  it('answers 503 with what Redis said when Redis refuses (NOPERM) or a key is damaged (WRONGTYPE)', async () => {
     const keyPrefix = randomPrefix();
     const toniq = await newToniq({ workers: [sendEmail], keyPrefix });
+    // A Redis user that may not read hashes whole: every overview is refused.
+    const client = server.redis.client();
+    await client.call('ACL', 'SETUSER', 'no-hgetall', 'on', '>secret', '~*', '&*', '+@all', '-hgetall');
+    const admin = await connectAdmin({
+      redisUrl: server.redis.url.replace('redis://', 'redis://no-hgetall:secret@'),
+      keyPrefix,
+      logger: recordingLogger(),
+    });
+    try {
+      const base = await listen(
+        createAdminHandler(admin, { insecureNoAuth: true, logger: recordingLogger() }),
+      );
+      const refused = await fetch(`${base}/api/stats`);
+      assert.equal(refused.status, 503);
+      const { error } = await jsonOf(refused);
+      assert.equal(error.code, 'TONIQ_REDIS_REFUSED');
+      assert.match(
+        error.message,
+        /^Redis refused the admin's request: NOPERM .*hgetall.*grant it the commands/,
+      );
+    } finally {
+      await admin.close();
+    }
+
     const base = await listen(toniq.adminHandler({ insecureNoAuth: true, logger: recordingLogger() }));
-    await server.redis.client().set(`{${keyPrefix}}:failed-index`, 'not a sorted set');
-    const response = await fetch(`${base}/api/jobs?state=failed`);
-    assert.equal(response.status, 503);
-    const { error } = await jsonOf(response);
-    assert.equal(error.code, 'TONIQ_REDIS_REFUSED');
-    assert.match(error.message, /^Redis refused the admin's request: WRONGTYPE .*Use a keyPrefix of its own/);
+    await client.set(`{${keyPrefix}}:failed-index`, 'not a sorted set');
+    const damaged = await fetch(`${base}/api/jobs?state=failed`);
+    assert.equal(damaged.status, 503);
+    const { error } = await jsonOf(damaged);
+    assert.match(error.code, /^TONIQ_(DAMAGED_KEY|REDIS_REFUSED)$/);
+    assert.match(error.message, /failed-index/);
+    await client.del(`{${keyPrefix}}:failed-index`);
   });
 
   it('sends the security headers with every answer: 200, redirect, 400, 401, 404, 500, 503', async () => {

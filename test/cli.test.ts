@@ -337,16 +337,22 @@ describe('the toniq command line tool', () => {
     const row = failed.stdout.split('\n').find((line) => line.startsWith(id));
     assert.match(row ?? '', / unknown +2 +CorruptJobRecordError: The record of job/);
 
-    // A key of another type is a refusal by Redis: said plainly, with what to do, and no stack.
-    await client.set(`{${keyPrefix}}:reports`, 'not a hash');
-    const refused = await toniqCli(['stats', ...at(keyPrefix)]);
+    // A refusal by Redis (a user without a permission): said plainly, with what to do, and no stack.
+    await client.call('ACL', 'SETUSER', 'cli-no-hgetall', 'on', '>secret', '~*', '&*', '+@all', '-hgetall');
+    const refused = await toniqCli([
+      'stats',
+      '--redis-url',
+      server.redis.url.replace('redis://', 'redis://cli-no-hgetall:secret@'),
+      '--prefix',
+      keyPrefix,
+    ]);
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
-      /^toniq: Redis at redis:\/\/.* refused: WRONGTYPE .*Use a keyPrefix of its own/,
+      /^toniq: Redis at redis:\/\/cli-no-hgetall:\*\*\*@.* refused: NOPERM .*grant it the commands/,
     );
+    assert.doesNotMatch(refused.stderr, /secret/);
     assertNoStack(refused.stderr);
-    await client.del(`{${keyPrefix}}:reports`);
   });
 
   it('failed lists the failed jobs as a table or as JSON, and --worker and --search filter them', async () => {

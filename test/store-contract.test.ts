@@ -230,7 +230,13 @@ for (const [name, open] of stores) {
       await store.retryFailedJobs('p', [{ id: 'f1', record: recordOf('f1', 'Mail') }]);
       await store.retryFailedJobs('q', [{ id: 'f2', record: recordOf('f2', 'Zip') }]);
       overview = await store.readOverview();
-      assert.deepEqual(overview.delayedByWorker, new Map([['Mail', 2], ['Zip', 2]]));
+      assert.deepEqual(
+        overview.delayedByWorker,
+        new Map([
+          ['Mail', 2],
+          ['Zip', 2],
+        ]),
+      );
       assert.deepEqual(overview.failedByWorker, new Map());
       assert.deepEqual(
         (await store.listPlaceIds({ kind: 'delayed', processId: 'q' })).map((e) => [e.id, e.score]),

@@ -397,12 +397,14 @@ function answerFor(error: unknown): Answer {
   };
 }
 
+/** toniq's errors that say the service cannot answer now, in words meant for the person asking. */
 const UNAVAILABLE_CODES = new Set<string>([
   'TONIQ_NOT_STARTED',
   'TONIQ_STOPPED',
   'TONIQ_REDIS_UNREACHABLE',
   'TONIQ_REDIS_UNAVAILABLE',
   'TONIQ_REDIS_REFUSED',
+  'TONIQ_DAMAGED_KEY',
 ]);
 
 /** The request's URL; one that cannot be parsed is the client's mistake (400). */

@@ -675,12 +675,11 @@ export class RedisStore implements JobStore, AdminStore {
     ]);
     const pipeline = this.#client.pipeline();
     for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
-    // A process's damaged key shows as 0 here: its takeover error (listProcesses) says which key.
+    // A process's damaged key shows as 0 here, with a note (a dead one's takeover error names the key too).
     const sizes = (await pipeline.exec()) ?? [];
     return {
       processes: processes.map((process, i) => {
         const { report, damaged } = parseReport(reports[process.id]);
-        // A jobs key of another type (WRONGTYPE) leaves the count at 0 and says so.
         const sizeError = sizes[2 * i]?.[0] ?? sizes[2 * i + 1]?.[0];
         const notes = [
           process.damaged,
