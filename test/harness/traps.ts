@@ -69,7 +69,7 @@ function check(): void {
   const faults = trapped.splice(0);
   throw new Error(
     `A trap caught ${faults.length} fault(s) the test itself did not see:\n${faults
-      .map((fault) => `  - ${fault.kind} (during "${fault.during}"): ${fault.detail}`)
+      .map((fault) => `  - ${fault.kind} (seen during "${fault.during}"): ${fault.detail}`)
       .join('\n')}`,
   );
 }
