@@ -675,10 +675,10 @@ async function tryHttpAndCli(
         io: { out: (text) => out.push(text), err: (text) => err.push(text) },
       });
       const text = `${out.join('\n')}\n${err.join('\n')}`;
-      if (/\bNaN\b|Invalid Date|\bundefined\b|\n\s+at /.test(text)) {
-        throw new Error(
-          `printed NaN, Invalid Date, undefined or a stack trace (exit ${code}): ${text.slice(0, 400)}`,
-        );
+      const broken = /\bNaN\b|Invalid Date|\bundefined\b|\n\s+at /.exec(text);
+      if (broken) {
+        const line = text.slice(text.lastIndexOf('\n', broken.index) + 1).split('\n', 1)[0] ?? '';
+        throw new Error(`printed "${broken[0].trim()}" (exit ${code}) in the line: ${line.slice(0, 300)}`);
       }
       if (code === 0) return;
       const problem = `exit ${code}: ${err.join(' ').slice(0, 300)}`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createToniq, defineWorker, StoppedError } from '../src/index.js';
+import { createToniq, defineWorker, StoppedError, ToniqError } from '../src/index.js';
 import { nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -20,7 +20,7 @@ describe('graceful stop', () => {
       processId,
       logger: recordingLogger(),
     });
-    await assert.rejects(toniq.start(), /WRONGTYPE/);
+    await assert.rejects(toniq.start(), ToniqError);
     const stopped = toniq.stop({ timeout: 100 }).then(() => 'stopped');
     const late = new Promise((resolve) => setTimeout(resolve, 5000, 'still stopping after 5 s').unref());
     assert.equal(await Promise.race([stopped, late]), 'stopped');
