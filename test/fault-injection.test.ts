@@ -161,12 +161,21 @@ const recordEntries = (where: 'held' | 'failed', alsoIndex?: (world: World) => s
     ]),
   );
 
+/**
+ * A heartbeat for processes whose entries are garbage: alive, they stay listed (a dead one is
+ * taken over and forgotten at once), so every reader of the registry and reports meets them.
+ */
+async function keepAlive(world: World, ...processIds: string[]): Promise<void> {
+  for (const id of processIds) await world.client.set(`${world.tag}:heartbeat:${id}`, '1', 'PX', 60_000);
+}
+
 const jsonEntries = (fieldNames: (world: World) => string[]): Target['entries'] =>
   Object.fromEntries([
     ...Object.entries(JSON_GARBAGE).map(([name, value]) => [
       name,
       async (world: World, key: string) => {
         for (const field of fieldNames(world)) await world.client.hset(key, field, value);
+        await keepAlive(world, 'ghost');
         return {};
       },
     ]),
@@ -175,6 +184,7 @@ const jsonEntries = (fieldNames: (world: World) => string[]): Target['entries'] 
       async (world: World, key: string) => {
         await world.client.hset(key, '__proto__', '{"id":"__proto__","workers":{"Good":{"running":7}}}');
         await world.client.hset(key, 'constructor', '{"id":"constructor","workers":["Good"]}');
+        await keepAlive(world, '__proto__', 'constructor');
         return {};
       },
     ],
