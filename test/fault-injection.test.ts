@@ -166,7 +166,19 @@ const recordEntries = (where: 'held' | 'failed', alsoIndex?: (world: World) => s
  * taken over and forgotten at once), so every reader of the registry and reports meets them.
  */
 async function keepAlive(world: World, ...processIds: string[]): Promise<void> {
-  for (const id of processIds) await world.client.set(`${world.tag}:heartbeat:${id}`, '1', 'PX', 60_000);
+  for (const id of processIds) {
+    await world.client.set(`${world.tag}:heartbeat:${id}`, '1', 'PX', 60_000);
+    // Registered (unless the garbage is its registration), so that its report is read too.
+    const info = {
+      id,
+      host: 'elsewhere',
+      pid: 1,
+      startedAt: Date.now(),
+      version: '0.1.0',
+      workers: ['Other'],
+    };
+    await world.client.hsetnx(`${world.tag}:processes`, id, JSON.stringify(info));
+  }
 }
 
 const jsonEntries = (fieldNames: (world: World) => string[]): Target['entries'] =>
