@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createToniq, defineWorker, InvalidOptionsError, RedisUnreachableError } from '../src/index.js';
-import { nextEvent } from './harness/eventually.js';
+import {
+  createToniq,
+  defineWorker,
+  InvalidOptionsError,
+  RedisUnreachableError,
+  retryWithoutDelay,
+} from '../src/index.js';
+import { eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 import { freePort, startRedis } from './harness/redis-server.js';
 
@@ -65,11 +71,47 @@ describe('configuration', () => {
   });
 
   it('keeps every key under the prefix, inside a hash tag', async () => {
-    const toniq = await newToniq({ workers: [fixtureWorker], keyPrefix: 'myapp' });
-    await toniq.enqueue(fixtureWorker, { do: 'throw' }, { delayFor: 60_000 });
-    const keys = await server.redis.client().keys('*');
-    assert.ok(keys.length > 0);
-    for (const key of keys.filter((k) => k.includes('myapp'))) assert.match(key, /^\{myapp\}:/);
+    // A server of its own, so that every key in it is this toniq's: a key written outside the
+    // prefix would show up here (looking only at keys that contain the prefix would miss it).
+    const own = await startRedis();
+    try {
+      const toniq = createToniq({
+        redisUrl: own.url,
+        keyPrefix: 'myapp',
+        workers: [fixtureWorker],
+        retry: retryWithoutDelay({ retries: 0 }),
+        logger: recordingLogger(),
+      });
+      await toniq.start();
+      // Every kind of key: jobs, delayed jobs, failed jobs and counts, a report and throughput.
+      await toniq.enqueue(fixtureWorker, { do: 'throw' }, { delayFor: 60_000 });
+      await toniq.enqueue(fixtureWorker, { do: 'hang' });
+      const failed = nextEvent(toniq.events, 'failed');
+      await toniq.enqueue(fixtureWorker, { do: 'throw' });
+      await failed;
+      const client = own.client();
+      const kinds = ['jobs', 'delayed', 'delayed-jobs', 'failed', 'failed-index', 'counts', 'processes'];
+      kinds.push('heartbeat', 'reports', 'throughput');
+      const keys = await eventually(
+        async () => {
+          const all = await client.keys('*');
+          for (const kind of kinds) {
+            assert.ok(
+              all.some((key) => key.startsWith(`{myapp}:${kind}:`) || key === `{myapp}:${kind}`),
+              kind,
+            );
+          }
+          return all;
+        },
+        { what: 'a key of every kind (the report comes within a second)' },
+      );
+      for (const key of keys) assert.match(key, /^\{myapp\}:/);
+      // And nothing in another database.
+      assert.doesNotMatch(await client.info('keyspace'), /^db(?!0:)\d+:/m);
+      await toniq.stop({ timeout: 100 });
+    } finally {
+      await own.stop();
+    }
   });
 
   it('explains an unreachable Redis in one paragraph, with the password masked', async () => {

@@ -29,13 +29,23 @@ async function runCounts(keyPrefix: string): Promise<Record<string, string>> {
   return server.redis.client().hgetall(`{${keyPrefix}}:test-runs`);
 }
 
+const nextTick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const labels = (count: number, prefix = 'job') =>
   Array.from({ length: count }, (_, i) => ({ label: `${prefix}-${i}` }));
 
 describe('keepalive', () => {
   it('registers each started process and lists it with the age of its heartbeat', async () => {
     const keyPrefix = randomPrefix();
-    const toniq = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)], ...fast });
+    // This process's deadAfter is far above the bound checked below: a process listed alive has a
+    // heartbeatAge under its deadAfter by definition, so only a bound well under it shows that
+    // the heartbeat is renewed. (The child keeps a short one, to be seen dead soon after its kill.)
+    const toniq = await newToniq({
+      keyPrefix,
+      workers: [recordWorker(keyPrefix)],
+      ...fast,
+      deadAfter: 20_000,
+    });
     const child = await startChild({ redisUrl: server.redis.url, keyPrefix, ...fast });
     const processes = await toniq.processes();
     const ids = processes.map((p) => p.id).sort();
@@ -44,7 +54,18 @@ describe('keepalive', () => {
     assert.equal(mine.pid, process.pid);
     assert.deepEqual(mine.workers, ['Record']);
     assert.match(mine.version, /^\d+\.\d+\.\d+/);
-    assert.ok(mine.heartbeatAge !== null && mine.heartbeatAge >= 0 && mine.heartbeatAge < fast.deadAfter);
+    // Sampled for 2 s (40 heartbeat intervals): each process's heartbeat stays young. Without
+    // renewal it would age past 2 s; 1500 ms leaves a loaded machine 30 missed beats.
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      for (const listed of await toniq.processes()) {
+        assert.ok(
+          listed.heartbeatAge !== null && listed.heartbeatAge >= 0 && listed.heartbeatAge < 1500,
+          `process ${listed.id} has a heartbeat ${listed.heartbeatAge} ms old`,
+        );
+      }
+      await nextTick(100);
+    }
     const theirs = processes.find((p) => p.id === child.processId)!;
     assert.equal(theirs.pid, child.pid);
     await child.kill();
@@ -62,11 +83,9 @@ describe('takeover', () => {
     const ids = await doomed.request<string[]>({ cmd: 'enqueue', jobs: labels(50) });
     await doomed.request({ cmd: 'enqueue', jobs: [{ label: 'delayed' }], options: { delayFor: 300 } });
     const survivor = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)], ...fast });
-    const started = new Set<string>();
-    survivor.events.on('started', (job) => {
-      started.add(job.id);
-      assert.equal(job.attempt, 1);
-    });
+    // Collected here and checked below: an assert inside the listener would only be logged.
+    const started = new Map<string, number>();
+    survivor.events.on('started', (job) => started.set(job.id, job.attempt));
     const takenOver = nextEvent<[{ processId: string; jobs: number; delayedJobs: number }]>(
       survivor.events,
       'takenOver',
@@ -81,7 +100,7 @@ describe('takeover', () => {
     await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 51), {
       timeout: 5000,
     });
-    for (const id of ids) assert.ok(started.has(id), `job ${id} ran with its id`);
+    for (const id of ids) assert.equal(started.get(id), 1, `job ${id} ran with its id, on its first attempt`);
     const counts = await runCounts(keyPrefix);
     assert.ok(Object.values(counts).every((count) => count === '1'));
     console.log(
@@ -108,7 +127,9 @@ describe('takeover', () => {
       timeout: 8000,
     });
     assert.deepEqual(takeovers, [300], 'one racer took all the jobs, the others none');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a duplicate would show up in this time
+    // Stopped, the racers can run nothing more: a duplicate would have run by now.
+    await Promise.all(racers.map((racer) => racer.request({ cmd: 'stop', timeout: 1000 })));
+    assert.deepEqual(takeovers, [300], 'still one takeover');
     const counts = await runCounts(keyPrefix);
     assert.equal(Object.keys(counts).length, 300);
     assert.ok(
@@ -124,8 +145,10 @@ describe('takeover', () => {
     let takeovers = 0;
     a.events.on('takenOver', () => takeovers++);
     b.events.on('takenOver', () => takeovers++);
-    await a.enqueue(recordWorker(keyPrefix), { label: 'x', ms: 1000 });
-    await new Promise((resolve) => setTimeout(resolve, fast.deadAfter * 2));
+    // The job lasts 2 × deadAfter: 20 takeover checks in each process while it runs.
+    const finished = nextEvent(a.events, 'finished', { timeout: 10_000 });
+    await a.enqueue(recordWorker(keyPrefix), { label: 'x', ms: fast.deadAfter * 2 });
+    await finished;
     assert.equal(takeovers, 0);
   });
 
@@ -148,9 +171,19 @@ describe('takeover', () => {
       const again = (await survivor.processes()).find((p) => p.id === paused.processId);
       assert.ok(again && again.heartbeatAge !== null, 'it registered again');
     });
-    // It keeps working: a job enqueued onto it runs there.
-    const before = Object.keys(await runCounts(keyPrefix)).length;
-    assert.equal(before, 5, 'the survivor ran the 5 taken-over jobs');
+    await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 5), {
+      what: 'the survivor to run the 5 taken-over jobs',
+    });
+    // It keeps working: a job enqueued onto it starts there (its Record jobs hang, so the
+    // 'started' event it reports is the proof).
+    const startedThere = nextEvent<[{ id: string; processId: string }]>(paused, 'started', {
+      filter: (job) => job.processId === paused.processId,
+    });
+    const job = await survivor.enqueueOn(paused.processId, recordWorker(keyPrefix), {
+      label: 'after-resume',
+    });
+    const [started] = await startedThere;
+    assert.equal(started.id, job.id);
   });
 
   it('does not take over a process whose event loop is blocked for less than maxEventLoopStall', async () => {
@@ -191,28 +224,6 @@ describe('takeover', () => {
     stuck.tell({ cmd: 'block', ms: 2500 });
     await takenOver;
     await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 3));
-  });
-});
-
-describe('takeover with default settings', () => {
-  it('runs the jobs of a killed process again within 15 s', async () => {
-    const keyPrefix = randomPrefix();
-    const doomed = await startChild({ redisUrl: server.redis.url, keyPrefix, hang: true });
-    await doomed.request({ cmd: 'enqueue', jobs: labels(10, 'default') });
-    const survivor = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)] });
-    const killedAt = Date.now();
-    await doomed.kill();
-    await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 10), {
-      timeout: 15_000,
-      interval: 100,
-    });
-    const elapsed = Date.now() - killedAt;
-    console.log(`# default settings: the killed process's jobs ran again ${elapsed} ms after SIGKILL`);
-    assert.ok(elapsed <= 15_000, `ran again ${elapsed} ms after the kill`);
-    assert.ok(
-      !(await survivor.processes()).some((p) => p.id === doomed.processId),
-      'the dead process is forgotten',
-    );
   });
 });
 

@@ -1,13 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defineWorker, StoppedError } from '../src/index.js';
+import { createToniq, defineWorker, StoppedError, ToniqError } from '../src/index.js';
 import { nextEvent } from './harness/eventually.js';
-import { fixtureWorker, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
+import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
 
 describe('graceful stop', () => {
+  it('returns from stop() at once after a start() that failed half-way', async () => {
+    const keyPrefix = randomPrefix();
+    const processId = `refused-${keyPrefix}`;
+    // Its leftover jobs cannot be read (a list where a hash belongs): start() fails after the
+    // heartbeat began, and leaves. stop() used to wait for that heartbeat thread forever.
+    await server.redis.client().rpush(`{${keyPrefix}}:jobs:${processId}`, 'not a hash');
+    const toniq = createToniq({
+      redisUrl: server.redis.url,
+      keyPrefix,
+      processId,
+      logger: recordingLogger(),
+    });
+    await assert.rejects(toniq.start(), ToniqError);
+    const stopped = toniq.stop({ timeout: 100 }).then(() => 'stopped');
+    const late = new Promise((resolve) => setTimeout(resolve, 5000, 'still stopping after 5 s').unref());
+    assert.equal(await Promise.race([stopped, late]), 'stopped');
+  });
+
   it('refuses new jobs once stop was called, saying why', async () => {
     const toniq = await newToniq({ workers: [fixtureWorker] });
     await toniq.stop();

@@ -9,6 +9,7 @@ import {
 } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, jobKeys, toniqFactory, useRedis } from './harness/fixtures.js';
+import { allowListenerThrows } from './harness/traps.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
@@ -112,6 +113,7 @@ describe('running jobs', () => {
   });
 
   it('lets a listener that throws break nothing', async () => {
+    allowListenerThrows(); // on purpose: the point of this test
     const toniq = await newToniq({ workers: [fixtureWorker] });
     toniq.events.on('started', () => {
       throw new Error('listener bug');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createToniq, defineWorker, retryWithoutDelay } from '../src/index.js';
 import { MemoryStore, waitForJob } from '../src/testing.js';
+import { eventually } from './harness/eventually.js';
 import { fixtureWorker, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const delivered: string[] = [];
@@ -71,10 +72,18 @@ describe('testing helpers for apps', () => {
     const failing = await toniq.enqueue(fixtureWorker, { do: 'fail-times', times: 100, key: 'memory' });
     // Default retries wait 250 ms first; flush them to see the failure quickly.
     const outcome = waitForJob(toniq, failing, { timeout: 5000 });
-    for (let i = 0; i < 6; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      await toniq.flushDelayedJobs();
-    }
+    let settled = false;
+    void outcome.finally(() => {
+      settled = true;
+    });
+    // Retries are flushed until the job is out of them.
+    await eventually(
+      async () => {
+        await toniq.flushDelayedJobs();
+        assert.ok(settled, 'the job reached its outcome');
+      },
+      { timeout: 5000, interval: 20 },
+    );
     const result = await outcome;
     assert.equal(result.state, 'failed');
     await toniq.stop();

@@ -110,8 +110,19 @@ export class Presence {
     this.#takeover.start();
   }
 
-  /** Ends the heartbeat; jobs left here are handed to a live process (or the next to start). */
-  async leave(): Promise<void> {
+  /**
+   * Ends the heartbeat; jobs left here are handed to a live process (or the next to start).
+   * Once: a failed start() leaves, and the stop() that follows must not wait again for a
+   * heartbeat thread that is gone.
+   */
+  leave(): Promise<void> {
+    this.#leaving ??= this.#leave();
+    return this.#leaving;
+  }
+
+  #leaving: Promise<void> | undefined;
+
+  async #leave(): Promise<void> {
     const { store, processId, logger } = this.#o;
     await this.#takeover.stop();
     await this.#keepalive?.stop();

@@ -5,6 +5,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { after } from 'node:test';
+import { trapLogLine } from './traps.js';
 
 export interface ChildOptions {
   redisUrl: string;
@@ -40,7 +41,10 @@ export class ToniqChild extends EventEmitter {
       'message',
       (message: { type: string; name?: string; payload?: unknown; level?: string; msg?: string }) => {
         if (message.type === 'event') this.emit(message.name!, message.payload);
-        if (message.type === 'log') this.logs.push({ level: message.level!, msg: message.msg! });
+        if (message.type === 'log') {
+          this.logs.push({ level: message.level!, msg: message.msg! });
+          trapLogLine(`child ${processId}: ${message.msg}`);
+        }
       },
     );
   }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import { createToniq, defineWorker, type Logger, type Toniq, type ToniqOptions } from '../../src/index.js';
 import { type StartRedisOptions, startRedis, type TestRedis } from './redis-server.js';
+import { trapLogLine } from './traps.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -13,11 +14,15 @@ export interface LogLine {
   obj: Record<string, unknown>;
 }
 
-/** A pino-shaped logger that keeps every line for assertions. */
+/**
+ * A pino-shaped logger that keeps every line for assertions. A "listener threw" line fails the
+ * test (traps.ts) unless the test calls allowListenerThrows().
+ */
 export function recordingLogger(): Logger & { lines: LogLine[]; text(level?: LogLine['level']): string } {
   const lines: LogLine[] = [];
   const write = (level: LogLine['level']) => (obj: object, msg: string) => {
     lines.push({ level, msg, obj: obj as Record<string, unknown> });
+    trapLogLine(msg, (obj as { err?: unknown }).err);
   };
   return {
     lines,

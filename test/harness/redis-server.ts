@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
+// Every test file that starts a Redis server gets the traps (see traps.ts).
+import './traps.js';
 
 export interface TestRedis {
   readonly port: number;
