@@ -47,6 +47,9 @@ export function readRecord(id: string, bytes: Buffer, where: string): ReadRecord
 /** The arguments as util.inspect shows them; a note when they cannot be decoded here. */
 export function inspectArgs(codec: ArgumentCodec, read: ReadRecord, full: boolean): string {
   if (read.unreadable) return `(the record cannot be read: ${read.unreadable.message})`;
+  // The quarantine of a record that could not be read when it was to run has no arguments, only its bytes.
+  const raw = read.record.failed?.raw;
+  if (raw) return `(the record could not be read when it was to run; its ${raw.length} bytes are kept)`;
   let args: unknown;
   try {
     args = codec.decode(read.record.args);
