@@ -23,6 +23,18 @@ const fast = {
   takeoverCheckInterval: 50,
   delayedJobsPollInterval: 5000,
 };
+/** A store of its own on the test's server, for what only the store's verbs can reach. */
+async function openStore(keyPrefix: string): Promise<RedisStore> {
+  const store = new RedisStore({
+    redisUrl: server.redis.url,
+    keyPrefix,
+    logger: recordingLogger(),
+    commandTimeout: 2000,
+  });
+  await store.open();
+  return store;
+}
+
 /** A record cut short inside its header: version byte 2, then not even the header's length. */
 const TRUNCATED = Buffer.from([2, 0, 0]);
 
@@ -220,13 +232,7 @@ describe('damaged records and keys', () => {
 
   it('refuses a due time Redis cannot store before moving the job, so the job stays where it was', async () => {
     const keyPrefix = randomPrefix();
-    const store = new RedisStore({
-      redisUrl: server.redis.url,
-      keyPrefix,
-      logger: recordingLogger(),
-      commandTimeout: 2000,
-    });
-    await store.open();
+    const store = await openStore(keyPrefix);
     try {
       const job = { id: 'j', record: Buffer.from('record') };
       await store.addJobs('p', [job]);
@@ -249,13 +255,7 @@ describe('damaged records and keys', () => {
 
   it('records stats when a second of the throughput holds a garbled count (it starts afresh)', async () => {
     const keyPrefix = randomPrefix();
-    const store = new RedisStore({
-      redisUrl: server.redis.url,
-      keyPrefix,
-      logger: recordingLogger(),
-      commandTimeout: 2000,
-    });
-    await store.open();
+    const store = await openStore(keyPrefix);
     try {
       const now = 1_000_000_000_500;
       const second = Math.floor(now / 1000);
