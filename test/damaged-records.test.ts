@@ -12,15 +12,20 @@ import {
 import { decodeRecord } from '../src/job/job-record.js';
 import { RedisStore } from '../src/storage/redis/redis-store.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
-import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
+import {
+  FAST_TAKEOVER,
+  fixtureWorker,
+  randomPrefix,
+  recordingLogger,
+  toniqFactory,
+  useRedis,
+} from './harness/fixtures.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
 
 const fast = {
-  heartbeatInterval: 50,
-  deadAfter: 500,
-  takeoverCheckInterval: 50,
+  ...FAST_TAKEOVER,
   delayedJobsPollInterval: 5000,
 };
 /** A store of its own on the test's server, for what only the store's verbs can reach. */

@@ -3,16 +3,14 @@ import { describe, it } from 'node:test';
 import { defineWorker, NoSuchProcessError } from '../src/index.js';
 import { startChild } from './harness/child-processes.js';
 import { eventually, nextEvent } from './harness/eventually.js';
-import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
+import { FAST_TAKEOVER, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
 
 /** Short timings so that a dead process is noticed in a few hundred ms. */
 const fast = {
-  heartbeatInterval: 50,
-  deadAfter: 500,
-  takeoverCheckInterval: 50,
+  ...FAST_TAKEOVER,
   delayedJobsPollInterval: 200,
 };
 

@@ -29,15 +29,13 @@ import { newJobId } from '../src/job/job-id.js';
 import { decodeRecord, encodeRecord } from '../src/job/job-record.js';
 import { ArgumentCodec } from '../src/job/serialization.js';
 import { eventually } from './harness/eventually.js';
-import { randomPrefix, recordingLogger, useRedis } from './harness/fixtures.js';
+import { FAST_TAKEOVER, randomPrefix, recordingLogger, useRedis } from './harness/fixtures.js';
 
 const server = useRedis();
 
 /** Short timings: a dead process is noticed in well under a second. */
 const fast = {
-  heartbeatInterval: 50,
-  deadAfter: 500,
-  takeoverCheckInterval: 50,
+  ...FAST_TAKEOVER,
   delayedJobsPollInterval: 50,
   orphanCheckInterval: 100,
 };

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createToniq, defineWorker } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
-import { randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
+import { FAST_TAKEOVER, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
 // Small hashes keep insertion order (listpack), so the damaged process is checked before the
 // healthy one, as the test needs; larger values would turn the registry into an unordered table.
 const server = useRedis({ args: ['--hash-max-listpack-value', '4096'] });
 const newToniq = toniqFactory(server);
 
-const fast = { heartbeatInterval: 50, deadAfter: 500, takeoverCheckInterval: 50 };
+const fast = FAST_TAKEOVER;
 
 /** Leaves jobs under `processId` the way a process that died would: registered, no heartbeat. */
 async function leaveJobsOfDeadProcess(keyPrefix: string, processId: string, labels: string[]) {

@@ -38,6 +38,12 @@ export function recordingLogger(): Logger & { lines: LogLine[]; text(level?: Log
   };
 }
 
+/**
+ * Heartbeat timings for tests about takeover: a dead process is noticed in about half a second
+ * rather than the default 10 s (test/default-timings.test.ts measures the defaults).
+ */
+export const FAST_TAKEOVER = { heartbeatInterval: 50, deadAfter: 500, takeoverCheckInterval: 50 } as const;
+
 export const randomPrefix = () => `test-${randomBytes(4).toString('hex')}`;
 
 /** Starts one redis-server for the test file, stopped after it. */
