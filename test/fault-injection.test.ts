@@ -242,55 +242,39 @@ const heartbeatEntries = (): Target['entries'] => ({
 
 const minute = () => Math.floor(Date.now() / 60_000);
 
+/** The keys of one process, for the dead process and for the starting process's own leftovers. */
+function processTargets(whose: string, pid: (w: World) => string, jobsNote = ''): Target[] {
+  return [
+    {
+      name: `${whose} jobs${jobsNote} ({p}:jobs:<pid>)`,
+      key: (w) => `${w.tag}:jobs:${pid(w)}`,
+      type: 'hash',
+      entries: recordEntries('held'),
+    },
+    {
+      name: `${whose} delayed jobs ({p}:delayed-jobs:<pid>)`,
+      key: (w) => `${w.tag}:delayed-jobs:${pid(w)}`,
+      type: 'hash',
+      entries: recordEntries('held', (w) => `${w.tag}:delayed:${pid(w)}`),
+    },
+    {
+      name: `${whose} due times ({p}:delayed:<pid>)`,
+      key: (w) => `${w.tag}:delayed:${pid(w)}`,
+      type: 'zset',
+      entries: zsetEntries(),
+    },
+    {
+      name: `${whose} heartbeat ({p}:heartbeat:<pid>)`,
+      key: (w) => `${w.tag}:heartbeat:${pid(w)}`,
+      type: 'string',
+      entries: heartbeatEntries(),
+    },
+  ];
+}
+
 const TARGETS: Target[] = [
-  {
-    name: "a dead process's jobs ({p}:jobs:<pid>)",
-    key: (w) => `${w.tag}:jobs:${w.dead}`,
-    type: 'hash',
-    entries: recordEntries('held'),
-  },
-  {
-    name: "a dead process's delayed jobs ({p}:delayed-jobs:<pid>)",
-    key: (w) => `${w.tag}:delayed-jobs:${w.dead}`,
-    type: 'hash',
-    entries: recordEntries('held', (w) => `${w.tag}:delayed:${w.dead}`),
-  },
-  {
-    name: "a dead process's due times ({p}:delayed:<pid>)",
-    key: (w) => `${w.tag}:delayed:${w.dead}`,
-    type: 'zset',
-    entries: zsetEntries(),
-  },
-  {
-    name: "a dead process's heartbeat ({p}:heartbeat:<pid>)",
-    key: (w) => `${w.tag}:heartbeat:${w.dead}`,
-    type: 'string',
-    entries: heartbeatEntries(),
-  },
-  {
-    name: "the starting process's own jobs, left from before ({p}:jobs:<pid>)",
-    key: (w) => `${w.tag}:jobs:${w.live}`,
-    type: 'hash',
-    entries: recordEntries('held'),
-  },
-  {
-    name: "the starting process's own delayed jobs ({p}:delayed-jobs:<pid>)",
-    key: (w) => `${w.tag}:delayed-jobs:${w.live}`,
-    type: 'hash',
-    entries: recordEntries('held', (w) => `${w.tag}:delayed:${w.live}`),
-  },
-  {
-    name: "the starting process's own due times ({p}:delayed:<pid>)",
-    key: (w) => `${w.tag}:delayed:${w.live}`,
-    type: 'zset',
-    entries: zsetEntries(),
-  },
-  {
-    name: "the starting process's own heartbeat ({p}:heartbeat:<pid>)",
-    key: (w) => `${w.tag}:heartbeat:${w.live}`,
-    type: 'string',
-    entries: heartbeatEntries(),
-  },
+  ...processTargets("a dead process's", (w) => w.dead),
+  ...processTargets("the starting process's own", (w) => w.live, ', left from before'),
   {
     name: 'the failed list ({p}:failed)',
     key: (w) => `${w.tag}:failed`,
