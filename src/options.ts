@@ -7,10 +7,11 @@ import { hostname } from 'node:os';
 import { InvalidOptionsError } from './errors.js';
 import { type RetryStrategy, retryWithIncreasingDelay } from './job/retry-strategies.js';
 import type { SerializableClass } from './job/serialization.js';
+import { unknownOptionsProblem } from './known-options.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { AdminJobStore } from './storage/admin-store.js';
-import { keysFor } from './storage/keys.js';
-import { databaseOfUrl } from './storage/redis/redis-url.js';
+import { DEFAULT_KEY_PREFIX, keysFor } from './storage/keys.js';
+import { DEFAULT_REDIS_URL, databaseOfUrl } from './storage/redis/redis-url.js';
 import { type DurationRange, durationProblem } from './timers.js';
 import type { Worker } from './worker.js';
 
@@ -139,15 +140,11 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError(`createToniq expects an options object, got ${String(options)}.`);
   }
-  const unknown = Object.keys(options).filter((key) => !(KNOWN_OPTIONS as readonly string[]).includes(key));
-  if (unknown.length) {
-    throw new InvalidOptionsError(
-      `createToniq: unknown option ${unknown.map((k) => `"${k}"`).join(', ')}. Known options: ${KNOWN_OPTIONS.join(', ')}.`,
-    );
-  }
+  const unknown = unknownOptionsProblem('createToniq', options, KNOWN_OPTIONS);
+  if (unknown) throw new InvalidOptionsError(unknown);
   const resolved: ResolvedOptions = {
-    redisUrl: options.redisUrl ?? 'redis://127.0.0.1:6379/0',
-    keyPrefix: options.keyPrefix ?? 'toniq',
+    redisUrl: options.redisUrl ?? DEFAULT_REDIS_URL,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     workers: options.workers ?? [],
     logger: options.logger ?? consoleLogger(),
     retry: options.retry ?? retryWithIncreasingDelay(),

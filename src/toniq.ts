@@ -26,6 +26,7 @@ import { type FailedJob, type Job, toJobError } from './job/job.js';
 import { newJobId } from './job/job-id.js';
 import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS, retryRecordOf } from './job/job-record.js';
 import { ArgumentCodec, type EncodedArgs } from './job/serialization.js';
+import { unknownKeys, unknownOptionsProblem } from './known-options.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
 import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
 import { JobRunner } from './runtime/job-runner.js';
@@ -748,13 +749,12 @@ function checkEnqueueOptions(options: unknown): void {
       `enqueue's options must be an object like { delayFor: 1000 }, got ${String(options)}.`,
     );
   }
-  for (const key in options) {
-    if (!KNOWN_ENQUEUE_OPTIONS.includes(key)) {
-      throw new InvalidArgumentsError(
-        `options.${key}`,
-        `enqueue got the unknown option "${key}". Known options: ${KNOWN_ENQUEUE_OPTIONS.join(', ')}. Nothing was enqueued.`,
-      );
-    }
+  const unknown = unknownKeys(options, KNOWN_ENQUEUE_OPTIONS)[0];
+  if (unknown !== undefined) {
+    throw new InvalidArgumentsError(
+      `options.${unknown}`,
+      `${unknownOptionsProblem('enqueue', options, KNOWN_ENQUEUE_OPTIONS)} Nothing was enqueued.`,
+    );
   }
 }
 

@@ -5,6 +5,7 @@
 import { InvalidOptionsError } from './errors.js';
 import type { Job } from './job/job.js';
 import type { RetryStrategy } from './job/retry-strategies.js';
+import { unknownOptionsProblem } from './known-options.js';
 import type { Logger } from './logger.js';
 import { durationProblem } from './timers.js';
 
@@ -128,12 +129,8 @@ export function defineWorker<Args = undefined>(
       `defineWorker('${name}', perform): perform must be a function, got ${typeof perform}.`,
     );
   }
-  const unknown = Object.keys(options).filter((key) => !KNOWN_WORKER_OPTIONS.includes(key));
-  if (unknown.length) {
-    throw new InvalidOptionsError(
-      `defineWorker('${name}'): unknown option ${unknown.map((k) => `"${k}"`).join(', ')}. Known options: ${KNOWN_WORKER_OPTIONS.join(', ')}.`,
-    );
-  }
+  const unknown = unknownOptionsProblem(`defineWorker('${name}')`, options, KNOWN_WORKER_OPTIONS);
+  if (unknown) throw new InvalidOptionsError(unknown);
   const { maxConcurrency, timeout, warnAfter, retry, schema, persist } = options;
   if (persist !== undefined && !PERSIST_MODES.includes(persist)) {
     throw new InvalidOptionsError(

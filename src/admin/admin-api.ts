@@ -17,7 +17,9 @@ import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import type { AdminJobStore, JobPlace, StoreOverview } from '../storage/admin-store.js';
 import type { StoredJob } from '../storage/job-store.js';
+import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
 import { RedisStore } from '../storage/redis/redis-store.js';
+import { DEFAULT_REDIS_URL } from '../storage/redis/redis-url.js';
 import type {
   ActionResult,
   ActionSource,
@@ -77,8 +79,8 @@ export interface ConnectAdminOptions {
 export async function connectAdmin(options: ConnectAdminOptions = {}): Promise<Admin> {
   const logger = options.logger ?? consoleLogger();
   const store = new RedisStore({
-    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
-    keyPrefix: options.keyPrefix ?? 'toniq',
+    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     logger,
     commandTimeout: 5000,
   });

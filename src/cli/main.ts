@@ -9,6 +9,8 @@ import { type Admin, connectAdmin } from '../admin/admin-api.js';
 import { describeRedisRefusal, maskRedisUrl, RedisUnreachableError, ToniqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { consoleLogger } from '../logger.js';
+import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
+import { DEFAULT_REDIS_URL } from '../storage/redis/redis-url.js';
 import { TONIQ_VERSION } from '../version.js';
 import { type CommandSpec, commandHelp, parseCommandLine, toolHelp } from './args.js';
 import { CliError, UsageError } from './cli-errors.js';
@@ -21,9 +23,6 @@ import {
   processesCommand,
   statsCommand,
 } from './commands.js';
-
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
-export const DEFAULT_KEY_PREFIX = 'toniq';
 
 export interface CliContext {
   /** Default: process.env. */

@@ -4,6 +4,9 @@
  */
 import { InvalidOptionsError } from '../errors.js';
 
+/** The key prefix toniq, connectAdmin and the CLI use when told none. */
+export const DEFAULT_KEY_PREFIX = 'toniq';
+
 export interface Keys {
   /** Hash: job id → record, for the jobs a process runs or holds waiting for a free slot. */
   jobs(processId: string): string;

@@ -23,6 +23,7 @@ import {
   isRedisConnectionLoss,
   ToniqError,
 } from '../../errors.js';
+import { unknownOptionsProblem } from '../../known-options.js';
 import { consoleLogger, type Logger } from '../../logger.js';
 import { TONIQ_VERSION } from '../../version.js';
 import type { Admin } from '../admin-api.js';
@@ -239,14 +240,14 @@ function checkOptions(options: AdminHandlerOptions): void {
       'adminHandler needs options: { auth: { username, password } }, { auth: (req) => boolean }, or { insecureNoAuth: true }.',
     );
   }
-  const known = ['auth', 'insecureNoAuth', 'readOnly', 'basePath', 'logger'];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new InvalidOptionsError(
-        `adminHandler got the unknown option "${key}". Known options: ${known.join(', ')}.`,
-      );
-    }
-  }
+  const unknown = unknownOptionsProblem('adminHandler', options, [
+    'auth',
+    'insecureNoAuth',
+    'readOnly',
+    'basePath',
+    'logger',
+  ]);
+  if (unknown) throw new InvalidOptionsError(unknown);
   const { auth } = options;
   if (auth === undefined && options.insecureNoAuth !== true) {
     throw new InvalidOptionsError(

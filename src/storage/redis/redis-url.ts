@@ -5,6 +5,9 @@
  */
 import { InvalidOptionsError, maskRedisUrl } from '../../errors.js';
 
+/** The Redis toniq, connectAdmin and the CLI use when told none. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
+
 /** The database a redis:// or rediss:// URL names (0 when it names none); throws InvalidOptionsError for anything else. */
 export function databaseOfUrl(url: string): number {
   let path: string;
