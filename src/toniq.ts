@@ -1,6 +1,7 @@
 /**
- * The facade: createToniq() and the Toniq instance apps hold. It checks what callers pass,
- * then hands the work to the runtime (JobRunner, DelayedJobsTimer) and the JobStore.
+ * The facade: createToniq() and the Toniq instance apps hold. It checks what callers pass
+ * (enqueue-checks.ts), then hands the work to the Runtime (runner, timer, presence) and the store.
+ * Nothing calls back into it: the runtime's parts are wired to each other in runtime.ts.
  */
 import { EventEmitter } from 'node:events';
 import { Admin } from './admin/admin-api.js';
@@ -9,35 +10,28 @@ import {
   type AdminHandlerOptions,
   createAdminHandler,
 } from './admin/http/admin-handler.js';
+import { checkEnqueueOptions, jobIdOf } from './enqueue-checks.js';
 import {
-  DamagedKeyError,
   InvalidArgumentsError,
   InvalidOptionsError,
   JobNotFoundError,
   NoSuchProcessError,
   NotStartedError,
-  RanUnpersistedError,
-  RedisUnavailableError,
   StoppedError,
   UnknownWorkerError,
 } from './errors.js';
-import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from './events.js';
-import { type FailedJob, type Job, toJobError } from './job/job.js';
-import { newJobId } from './job/job-id.js';
-import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS, retryRecordOf } from './job/job-record.js';
-import { ArgumentCodec, type EncodedArgs } from './job/serialization.js';
-import { unknownKeys, unknownOptionsProblem } from './known-options.js';
+import type { ToniqEventEmitter, ToniqEvents } from './events.js';
+import { readFailedJob } from './job/failed-job.js';
+import type { FailedJob, Job } from './job/job.js';
+import { decodeRecord, encodeRecord, jobOf, retryRecordOf } from './job/job-record.js';
+import { ArgumentCodec } from './job/serialization.js';
 import { type ResolvedOptions, resolveOptions, type ToniqOptions } from './options.js';
-import { DelayedJobsTimer } from './runtime/delayed-jobs-timer.js';
-import { JobRunner } from './runtime/job-runner.js';
-import { OrphanCheck } from './runtime/orphan-check.js';
-import { Presence } from './runtime/presence.js';
-import { StatsReporter } from './runtime/stats-reporter.js';
+import { Runtime } from './runtime/runtime.js';
 import type { AdminJobStore } from './storage/admin-store.js';
-import type { JobStore, ProcessStatus, StoredJob } from './storage/job-store.js';
+import type { ProcessStatus } from './storage/job-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
-import { durationProblem, LoopWatch, MAX_DATE_MS } from './timers.js';
-import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
+import { durationProblem } from './timers.js';
+import type { PersistMode, Worker } from './worker.js';
 
 export interface EnqueueOptions {
   /**
@@ -76,15 +70,10 @@ export class Toniq {
   readonly #codec: ArgumentCodec;
   #state: State = 'new';
   #starting: Promise<void> | undefined;
-  #store: AdminJobStore | undefined;
-  #runner: JobRunner | undefined;
-  #timer: DelayedJobsTimer | undefined;
-  #presence: Presence | undefined;
-  #orphanCheck: OrphanCheck | undefined;
-  #stats: StatsReporter | undefined;
-  #admin: Admin | undefined;
   #stopping: Promise<void> | undefined;
-  #loopWatch: LoopWatch | undefined;
+  #store: AdminJobStore | undefined;
+  #runtime: Runtime | undefined;
+  #admin: Admin | undefined;
 
   constructor(options: ToniqOptions) {
     this.#o = resolveOptions(options);
@@ -126,92 +115,25 @@ export class Toniq {
       });
     const warnings = await store.open();
     for (const warning of warnings) o.logger.warn({}, warning);
+    const runtime = new Runtime({
+      store,
+      options: o,
+      workers: this.#workers,
+      codec: this.#codec,
+      events: this.events,
+    });
     this.#store = store;
+    this.#runtime = runtime;
     try {
-      await this.#startRuntime(store);
+      await runtime.register();
+      this.#state = 'started';
+      await runtime.start();
     } catch (error) {
       // Nothing may stay connected after a failed start: the app can fix the cause and start again.
       this.#store = undefined;
-      this.#loopWatch?.stop();
-      await this.#presence?.leave().catch(() => {});
+      await runtime.abandon();
       await store.close().catch(() => {});
       throw error;
-    }
-  }
-
-  async #startRuntime(store: AdminJobStore): Promise<void> {
-    const o = this.#o;
-    const loopWatch = new LoopWatch(o.logger);
-    this.#loopWatch = loopWatch;
-    loopWatch.start();
-    const runner = new JobRunner({
-      loopWatch,
-      store,
-      processId: o.processId,
-      workers: this.#workers,
-      codec: this.#codec,
-      retry: o.retry,
-      logger: o.logger,
-      events: this.events,
-      now: o.now,
-      onRetryScheduled: (dueAt) => this.#timer?.notify(dueAt),
-    });
-    this.#runner = runner;
-    this.#timer = new DelayedJobsTimer({
-      store,
-      loopWatch,
-      processId: o.processId,
-      pollInterval: o.delayedJobsPollInterval,
-      now: o.now,
-      logger: o.logger,
-      onDue: (jobs) => runner.runStored(jobs),
-    });
-    const timer = this.#timer;
-    if (o.mode !== 'manual') {
-      this.#presence = new Presence({
-        store,
-        processId: o.processId,
-        workers: [...this.#workers.keys()],
-        heartbeatInterval: o.heartbeatInterval,
-        deadAfter: o.deadAfter,
-        takeoverCheckInterval: o.takeoverCheckInterval,
-        maxEventLoopStall: o.maxEventLoopStall,
-        logger: o.logger,
-        loopWatch,
-        events: this.events,
-        onJobs: (jobs) => runner.runStored(jobs),
-        onDelayedJobs: () => timer.notify(0),
-      });
-      await this.#presence.register();
-      this.#orphanCheck = new OrphanCheck({
-        store,
-        processId: o.processId,
-        interval: o.orphanCheckInterval,
-        minAge: 2000,
-        now: o.now,
-        logger: o.logger,
-        loopWatch,
-        isKnown: (id) => runner.isKnown(id),
-        onOrphans: (jobs) => runner.runStored(jobs),
-      });
-      this.#stats = new StatsReporter({
-        store,
-        processId: o.processId,
-        interval: 1000,
-        now: o.now,
-        logger: o.logger,
-        report: () => runner.report(),
-        takeCounts: () => runner.takeCounts(),
-      });
-    }
-    this.#state = 'started';
-    if (this.#presence) {
-      // Jobs this process id held when it last stopped or died: run them again.
-      runner.runStored(await store.listJobs(o.processId));
-      timer.start();
-      this.#presence.startTakeovers();
-      this.#orphanCheck?.start();
-      this.#stats?.start();
     }
     const where = o.store ? `on a ${o.store.constructor.name}` : `on Redis, key prefix "${o.keyPrefix}"`;
     o.logger.info(
@@ -246,31 +168,11 @@ export class Toniq {
     const wasStarting = this.#starting;
     this.#state = 'stopping';
     await wasStarting?.catch(() => {});
-    const timeout = options.timeout ?? this.#o.stopTimeout;
-    this.#timer?.stop();
-    this.#orphanCheck?.stop();
-    if (this.#runner) {
-      const idle = await this.#runner.waitUntilIdle(timeout);
-      const { abandoned, lost } = this.#runner.stop();
-      if (!idle && abandoned) {
-        this.#o.logger.warn(
-          {},
-          `toniq stopped with ${abandoned} job(s) still running or waiting after ${timeout} ms; they stay persisted and are handed over to a live process (or the next one to start).`,
-        );
-      }
-      // Not "handed over": these have no copy in Redis.
-      if (lost) {
-        this.#o.logger.warn(
-          {},
-          `toniq stopped with ${lost} job(s) kept in memory only (persist: 'none', or 'while-running' jobs Redis did not take) still running, waiting or waiting for a retry; they are lost.`,
-        );
-      }
+    // After a failed start, #store is unset and the runtime has already been abandoned.
+    if (this.#store) {
+      await this.#runtime?.stop(options.timeout ?? this.#o.stopTimeout);
+      await this.#store.close();
     }
-    await this.#stats?.flush();
-    await this.#stats?.stop();
-    await this.#presence?.leave();
-    await this.#store?.close();
-    this.#loopWatch?.stop();
     this.#state = 'stopped';
   }
 
@@ -283,112 +185,7 @@ export class Toniq {
    * without a copy in Redis, and must not be enqueued again.
    */
   enqueue<Args>(worker: Worker<Args>, ...[args, options]: EnqueueArgs<Args>): Promise<Job<Args>> {
-    // Not async: the checks throw synchronously into a rejection, and a job with persist: 'none'
-    // costs no more promises than the one returned.
-    try {
-      const store = this.#requireStarted('enqueue a job');
-      const registered = this.#workers.get(worker?.name);
-      if (!registered) {
-        throw new UnknownWorkerError(typeof worker?.name === 'string' ? worker.name : String(worker), [
-          ...this.#workers.keys(),
-        ]);
-      }
-      checkEnqueueOptions(options);
-      const delayFor = checkDelay(options?.delayFor, this.#o.now());
-      const persist = checkPersist(options?.persist ?? registered.options.persist, delayFor);
-      if (persist === 'none') return this.#enqueueUnpersisted(registered, args);
-      return this.#enqueuePersisted(store, registered, args, delayFor, persist);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  async #enqueuePersisted<Args>(
-    store: JobStore,
-    registered: Worker<Args>,
-    args: unknown,
-    delayFor: number,
-    persist: PersistMode,
-  ): Promise<Job<Args>> {
-    const { id, bytes, job, now, record } = await this.#prepare(registered, args, this.#o.processId);
-
-    if (delayFor > 0) {
-      const dueAt = now + delayFor;
-      await this.#persisted(
-        'enqueue a delayed job',
-        store.addDelayedJobs(this.#o.processId, [{ id, record: bytes, dueAt }]),
-      );
-      this.#timer!.notify(dueAt);
-      const delayed = { ...job, dueAt: dueAt === Infinity ? null : new Date(dueAt) };
-      this.#emit('enqueued', delayed);
-      return delayed;
-    }
-    const stored = { id, record: bytes };
-    if (persist === 'while-running' && this.#o.mode === 'background') {
-      const written = store.addJobs(this.#o.processId, [stored]);
-      void this.#runner!.run(stored, { record, detached: true });
-      try {
-        await this.#persisted('enqueue a job', written);
-      } catch (error) {
-        // Starting at once is the point of this mode, so the job runs already: the rejection must
-        // say so, or following RedisUnavailableError's advice (enqueue it again) runs it twice.
-        // The store undoes a write that lands late, so the job is now this process's alone,
-        // like one with persist: 'none' (retries in memory, no failed-list entry).
-        this.#runner!.ranUnpersisted(id);
-        throw new RanUnpersistedError(id, registered.name, { cause: error as RedisUnavailableError });
-      }
-      this.#emit('enqueued', job);
-      return job;
-    }
-    await this.#persisted('enqueue a job', store.addJobs(this.#o.processId, [stored]));
-    this.#emit('enqueued', job);
-    if (this.#o.mode === 'background') void this.#runner!.run(stored, { record, detached: true });
-    else if (this.#o.mode === 'inline') {
-      // Inline mode is for tests: a failure rejects enqueue and goes to the failed list, no retries.
-      const outcome = await this.#runner!.run(stored, { retryable: false, record });
-      if (!outcome.ok) throw outcome.error;
-    }
-    return job;
-  }
-
-  /** A job with `persist: 'none'`: no serialization, no Redis; the worker gets the arguments themselves. */
-  #enqueueUnpersisted<Args>(worker: Worker<Args>, args: unknown): Promise<Job<Args>> {
-    if (this.#o.mode === 'manual') {
-      throw new InvalidArgumentsError(
-        'options.persist',
-        "mode 'manual' keeps jobs in the store until drain(), but persist: 'none' jobs are never stored. Nothing was enqueued.",
-      );
-    }
-    if (worker.options.schema || this.#o.mode === 'inline')
-      return this.#enqueueUnpersistedSlowly(worker, args);
-    const job = this.#unpersistedJob(worker, args);
-    this.#emit('enqueued', job);
-    this.#runner!.runUnpersisted(worker, job, { retryable: true });
-    return Promise.resolve(job);
-  }
-
-  /** With a schema to await, or in inline mode (which waits for the job). */
-  async #enqueueUnpersistedSlowly<Args>(worker: Worker<Args>, args: unknown): Promise<Job<Args>> {
-    const job = this.#unpersistedJob(
-      worker,
-      worker.options.schema ? await this.#validate(worker, args) : args,
-    );
-    this.#emit('enqueued', job);
-    const outcome = await this.#runner!.runUnpersisted(worker, job, { retryable: this.#o.mode !== 'inline' });
-    if (this.#o.mode === 'inline' && !outcome.ok) throw outcome.error;
-    return job;
-  }
-
-  #unpersistedJob<Args>(worker: Worker<Args>, args: unknown): Job<Args> {
-    const now = this.#o.now();
-    return {
-      id: newJobId(now),
-      worker: worker.name,
-      args: args as Args,
-      attempt: 1,
-      createdAt: new Date(now),
-      processId: this.#o.processId,
-    };
+    return this.#enqueue('enqueue a job', this.#o.processId, worker, args, options);
   }
 
   /** Like enqueue with `{ delayFor }`, named for readability. */
@@ -405,11 +202,7 @@ export class Toniq {
         ),
       );
     }
-    return (this.enqueue as (w: Worker<Args>, a: Args, o: EnqueueOptions) => Promise<Job<Args>>)(
-      worker,
-      args,
-      options,
-    );
+    return this.#enqueue('enqueue a job', this.#o.processId, worker, args, options);
   }
 
   /**
@@ -419,45 +212,12 @@ export class Toniq {
    *
    * @example await toniq.enqueueOn(otherProcessId, resizeImage, { path })
    */
-  async enqueueOn<Args>(
+  enqueueOn<Args>(
     processId: string,
     worker: Worker<Args>,
     ...[args, options]: EnqueueArgs<Args>
   ): Promise<Job<Args>> {
-    const store = this.#requireStarted('enqueue a job on another process');
-    checkEnqueueOptions(options);
-    if (processId === this.#o.processId) {
-      return (this.enqueue as (w: Worker<Args>, a: unknown, o: unknown) => Promise<Job<Args>>)(
-        worker,
-        args,
-        options,
-      );
-    }
-    const delayFor = checkDelay(options?.delayFor, this.#o.now());
-    const target = (await store.listProcesses()).find((process) => process.id === processId);
-    if (!target || target.heartbeatAge === null) {
-      throw new NoSuchProcessError(`Cannot enqueue onto process ${processId}: no live process has that id.`);
-    }
-    if (!target.workers.includes(worker?.name)) {
-      throw new NoSuchProcessError(
-        `Cannot enqueue onto process ${processId}: it does not register a worker named "${worker?.name}" ` +
-          `(it registers: ${target.workers.join(', ') || 'none'}).`,
-      );
-    }
-    const { id, bytes, job, now } = await this.#prepare(worker, args, processId);
-    // Other processes' jobs go through their delayed jobs, due at once (0) or after the delay,
-    // so the target's own timer takes them over when the wake-up message is missed.
-    const dueAt = delayFor > 0 ? now + delayFor : 0;
-    await this.#persisted(
-      'enqueue a job on another process',
-      store.addDelayedJobs(processId, [{ id, record: bytes, dueAt }]),
-    );
-    store.publish(processId, { type: 'wake' }).catch(() => {
-      // The target's poll finds the job anyway, within delayedJobsPollInterval.
-    });
-    const enqueued = delayFor > 0 ? { ...job, dueAt: dueAt === Infinity ? null : new Date(dueAt) } : job;
-    this.#emit('enqueued', enqueued);
-    return enqueued;
+    return this.#enqueue('enqueue a job on another process', processId, worker, args, options);
   }
 
   /** Enqueues a job onto a random live process that registers the worker (this one included). */
@@ -475,12 +235,36 @@ export class Toniq {
       );
     }
     const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
-    return (this.enqueueOn as (p: string, w: Worker<Args>, a: unknown, o: unknown) => Promise<Job<Args>>)(
-      chosen.id,
-      worker,
-      args,
-      options,
-    );
+    return this.#enqueue('enqueue a job anywhere', chosen.id, worker, args, options);
+  }
+
+  /**
+   * The one enqueue path. Not async: the checks throw synchronously into a rejection, and a job
+   * with persist: 'none' costs no more promises than the one returned.
+   */
+  #enqueue<Args>(
+    action: string,
+    processId: string,
+    worker: Worker<Args>,
+    args: unknown,
+    options: unknown,
+  ): Promise<Job<Args>> {
+    try {
+      this.#requireStarted(action);
+      const enqueuer = this.#runtime!.enqueuer;
+      if (processId !== this.#o.processId) return enqueuer.onOtherProcess(processId, worker, args, options);
+      const registered = this.#workers.get(worker?.name);
+      if (!registered) {
+        throw new UnknownWorkerError(typeof worker?.name === 'string' ? worker.name : String(worker), [
+          ...this.#workers.keys(),
+        ]);
+      }
+      const { delayFor, persist } = checkEnqueueOptions(options, registered, this.#o.now());
+      if (persist === 'none') return enqueuer.unpersisted(registered, args);
+      return enqueuer.persisted(registered, args, delayFor, persist);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The processes registered under this key prefix, with the age of their heartbeat (null: dead). */
@@ -519,47 +303,19 @@ export class Toniq {
     return createAdminHandler(() => this.admin, { logger: this.#o.logger, ...options });
   }
 
-  /** Checks and serializes the arguments of a new job. Throws InvalidArgumentsError; writes nothing. */
-  async #prepare<Args>(worker: Worker<Args>, args: unknown, processId: string) {
-    const value = await this.#validate(worker, args);
-    let encoded: EncodedArgs;
-    try {
-      encoded = this.#codec.encode(value);
-    } catch (error) {
-      if (error instanceof InvalidArgumentsError) throw error;
-      throw new InvalidArgumentsError(
-        'args',
-        `The arguments could not be serialized: ${(error as Error).message}. Nothing was enqueued.`,
-        { cause: error },
-      );
-    }
-    const now = this.#o.now();
-    const id = newJobId(now);
-    const record: JobRecord = { v: 2, id, worker: worker.name, args: encoded, attempt: 1, createdAt: now };
-    const bytes = encodeRecord(record);
-    const job: Job<Args> = {
-      id,
-      worker: worker.name,
-      args: value as Args,
-      attempt: 1,
-      createdAt: new Date(now),
-      processId,
-    };
-    return { id, bytes, job, now, record };
-  }
-
   /** Runs every delayed job of this process now, including those held with `delayFor: Infinity`. Returns how many. */
   async flushDelayedJobs(): Promise<number> {
     const store = this.#requireStarted('flush delayed jobs');
     const jobs = await store.takeAllDelayedJobs(this.#o.processId);
-    if (this.#o.mode !== 'manual') this.#runner!.runStored(jobs, { retryable: this.#o.mode !== 'inline' });
+    if (this.#o.mode !== 'manual')
+      this.#runtime!.runner.runStored(jobs, { retryable: this.#o.mode !== 'inline' });
     return jobs.length;
   }
 
   /** The failed jobs of every process sharing this Redis and key prefix, oldest failure first. */
   async failedJobs(): Promise<FailedJob[]> {
     const store = this.#requireStarted('list failed jobs');
-    return (await store.listFailedJobs()).map((stored) => this.#toFailedJob(stored));
+    return (await store.listFailedJobs()).map((stored) => readFailedJob(this.#codec, stored));
   }
 
   /**
@@ -568,6 +324,7 @@ export class Toniq {
    */
   async retry(job: FailedJob | string): Promise<Job> {
     const store = this.#requireStarted('retry a failed job');
+    const { runner, delayedJobs } = this.#runtime!;
     const id = jobIdOf(job);
     const current = await store.getFailedJob(id);
     if (!current) throw new JobNotFoundError(id);
@@ -575,25 +332,18 @@ export class Toniq {
     // The admin's retry path too: back among this process's delayed jobs, due at once.
     const moved = await store.retryFailedJobs(this.#o.processId, [{ id, record: encodeRecord(fresh) }]);
     if (!moved.length) throw new JobNotFoundError(id);
-    if (this.#o.mode === 'background') this.#timer!.notify(0);
+    if (this.#o.mode === 'background') delayedJobs.notify(0);
     else {
       // Inline runs it now and waits; manual holds it for drain(). Both take it (and any other
       // job due at once) from the delayed jobs here rather than at the timer's next poll.
       const due = await store.takeDueJobs(this.#o.processId, 0, 1000);
       const mine = due.find((stored) => stored.id === id);
       if (this.#o.mode === 'inline') {
-        this.#runner!.runStored(due.filter((stored) => stored !== mine));
-        if (mine) await this.#runner!.run(mine, { retryable: false });
+        runner.runStored(due.filter((stored) => stored !== mine));
+        if (mine) await runner.run(mine, { retryable: false });
       }
     }
-    return {
-      id,
-      worker: fresh.worker,
-      args: this.#codec.tryDecode(fresh.args),
-      attempt: 1,
-      createdAt: new Date(fresh.createdAt),
-      processId: this.#o.processId,
-    };
+    return jobOf(fresh, this.#codec.tryDecode(fresh.args), this.#o.processId);
   }
 
   /** Removes a failed job for good. */
@@ -616,7 +366,7 @@ export class Toniq {
       if (options.withDelayed) await store.takeAllDelayedJobs(this.#o.processId);
       const held = await store.listJobs(this.#o.processId);
       if (!held.length) return counts;
-      const outcomes = await Promise.all(held.map((stored) => this.#runner!.run(stored)));
+      const outcomes = await Promise.all(held.map((stored) => this.#runtime!.runner.run(stored)));
       for (const outcome of outcomes) outcome.ok ? counts.finished++ : counts.failedAttempts++;
     }
   }
@@ -624,87 +374,10 @@ export class Toniq {
   /** The jobs this process holds to run now: waiting or running, not delayed (for assertions in tests). */
   async heldJobs(): Promise<Job[]> {
     const store = this.#requireStarted('list held jobs');
-    const records = (await store.listJobs(this.#o.processId)).map(({ id, record }) =>
-      decodeRecord(record, id, 'storage'),
-    );
-    return records.map((record) => ({
-      id: record.id,
-      worker: record.worker,
-      args: this.#codec.tryDecode(record.args),
-      attempt: record.attempt,
-      createdAt: new Date(record.createdAt),
-      processId: this.#o.processId,
-    }));
-  }
-
-  #toFailedJob(stored: StoredJob): FailedJob {
-    const record = this.#decodeFailed(stored);
-    const failed = record.failed ?? {
-      error: toJobError(new Error('no error was recorded')),
-      attempts: record.attempt,
-      failedAt: null,
-      processId: '',
-    };
-    return {
-      id: record.id,
-      worker: record.worker,
-      args: this.#codec.tryDecode(record.args),
-      attempt: record.attempt,
-      attempts: failed.attempts,
-      createdAt: new Date(record.createdAt),
-      failedAt: failed.failedAt === null ? null : new Date(failed.failedAt),
-      processId: failed.processId,
-      error: failed.error,
-    };
-  }
-
-  #decodeFailed(stored: StoredJob): JobRecord {
-    try {
-      return decodeRecord(stored.record, stored.id, 'the failed list');
-    } catch (error) {
-      return {
-        v: 2,
-        id: stored.id,
-        worker: '(unreadable record)',
-        args: NO_ARGS,
-        attempt: 1,
-        createdAt: 0,
-        failed: { error: toJobError(error), attempts: 0, failedAt: null, processId: '', raw: stored.record },
-      };
-    }
-  }
-
-  async #validate(worker: Worker<any>, args: unknown): Promise<unknown> {
-    const schema = worker.options.schema;
-    if (!schema) return args;
-    const result = await schema['~standard'].validate(args);
-    if (!result.issues) return result.value;
-    const issue = result.issues[0]!;
-    const path = [
-      'args',
-      ...(issue.path ?? []).map((segment) => String(typeof segment === 'object' ? segment.key : segment)),
-    ].join('.');
-    throw new InvalidArgumentsError(
-      path,
-      `${worker.name}'s schema refused the arguments: ${result.issues.map((i) => i.message).join('; ')} (at ${path}). Nothing was enqueued.`,
-    );
-  }
-
-  /**
-   * Awaits a write of new jobs. The store bounds the wait itself (RedisStore: `enqueueTimeout`
-   * as its command timeout, and it undoes a write that lands after the timeout), so no timer per
-   * enqueue is needed here; this only turns a failure into the error users are told about.
-   */
-  async #persisted(action: string, write: Promise<void>): Promise<void> {
-    const startedAt = Date.now();
-    try {
-      await write;
-    } catch (error) {
-      // A damaged key is not an outage: it says which key, and that nothing was written.
-      if (error instanceof DamagedKeyError) throw error;
-      const loopBlockedFor = this.#loopWatch?.explain(startedAt, `a write to ${action}`) || undefined;
-      throw new RedisUnavailableError(action, this.#o.enqueueTimeout, { cause: error, loopBlockedFor });
-    }
+    return (await store.listJobs(this.#o.processId)).map(({ id, record }) => {
+      const read = decodeRecord(record, id, 'storage');
+      return jobOf(read, this.#codec.tryDecode(read.args), this.#o.processId);
+    });
   }
 
   #requireStarted(action: string): AdminJobStore {
@@ -712,76 +385,9 @@ export class Toniq {
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new StoppedError(action);
     throw new NotStartedError(action);
   }
-
-  #emit<E extends keyof ToniqEvents>(event: E, ...args: ToniqEvents[E]): void {
-    emitSafely(this.events, this.#o.logger, event, ...args);
-  }
 }
 
 /** Creates a toniq instance; call `await toniq.start()` before enqueueing. */
 export function createToniq(options: ToniqOptions = {}): Toniq {
   return new Toniq(options);
-}
-
-/**
- * A delay must give a due time a Date can hold (up to 8.64e15 ms, the year 275760): beyond it,
- * `job.dueAt` would be an Invalid Date. Infinity is the documented "hold until flushed".
- */
-function checkDelay(delayFor: unknown, now: number): number {
-  if (delayFor === undefined) return 0;
-  const problem = durationProblem(delayFor, { allowZero: true, allowInfinity: true, max: MAX_DATE_MS - now });
-  if (problem) {
-    throw new InvalidArgumentsError(
-      'options.delayFor',
-      `options.delayFor ${problem} (Infinity holds the job until flushDelayedJobs(); a finite delay must end before the largest date, 8.64e15 ms since 1970). Nothing was enqueued.`,
-    );
-  }
-  return delayFor as number;
-}
-
-const KNOWN_ENQUEUE_OPTIONS = ['delayFor', 'persist'];
-
-function checkEnqueueOptions(options: unknown): void {
-  if (options === undefined) return;
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentsError(
-      'options',
-      `enqueue's options must be an object like { delayFor: 1000 }, got ${String(options)}.`,
-    );
-  }
-  const unknown = unknownKeys(options, KNOWN_ENQUEUE_OPTIONS)[0];
-  if (unknown !== undefined) {
-    throw new InvalidArgumentsError(
-      `options.${unknown}`,
-      `${unknownOptionsProblem('enqueue', options, KNOWN_ENQUEUE_OPTIONS)} Nothing was enqueued.`,
-    );
-  }
-}
-
-function checkPersist(persist: unknown, delayFor: number): PersistMode {
-  if (persist === undefined) return 'before-run';
-  if (!PERSIST_MODES.includes(persist as PersistMode)) {
-    throw new InvalidArgumentsError(
-      'options.persist',
-      `options.persist must be ${PERSIST_MODES.map((m) => `'${m}'`).join(', ')}; got ${JSON.stringify(persist)}. Nothing was enqueued.`,
-    );
-  }
-  if (persist !== 'before-run' && delayFor > 0) {
-    throw new InvalidArgumentsError(
-      'options.persist',
-      `A delayed job waits in Redis, so it needs persist: 'before-run' (got '${String(persist)}'). Nothing was enqueued.`,
-    );
-  }
-  return persist as PersistMode;
-}
-
-function jobIdOf(job: { id: string } | string): string {
-  const id = typeof job === 'string' ? job : job?.id;
-  if (typeof id !== 'string' || !id) {
-    throw new InvalidArgumentsError(
-      'job',
-      `Pass a failed job (from failedJobs()) or its id, got ${String(job)}.`,
-    );
-  }
-  return id;
 }

@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 import type { JobError } from '../job/job.js';
-import { decodeRecord, type JobRecord, NO_ARGS } from '../job/job-record.js';
+import { decodeRecord, type JobRecord, unreadableRecord } from '../job/job-record.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { JobDetail, JobState, JobSummary } from './admin-types.js';
 
@@ -30,17 +30,7 @@ export function readRecord(id: string, bytes: Buffer, where: string): ReadRecord
   try {
     return { record: decodeRecord(bytes, id, where) };
   } catch (error) {
-    return {
-      record: {
-        v: 2,
-        id,
-        worker: '(unreadable record)',
-        args: NO_ARGS,
-        attempt: 1,
-        createdAt: 0,
-      },
-      unreadable: error as Error,
-    };
+    return { record: unreadableRecord(id, 0), unreadable: error as Error };
   }
 }
 

@@ -15,7 +15,7 @@
  * Redis: Lua scripts move them, never parse them.
  */
 import { CannotRetryError, CorruptJobRecordError } from '../errors.js';
-import type { JobError } from './job.js';
+import type { FailedJob, Job, JobError } from './job.js';
 import { deserializeValue, type EncodedArgs, NO_ARGS, serializeValue } from './serialization.js';
 
 export { NO_ARGS };
@@ -91,6 +91,42 @@ export function encodeRecord(record: JobRecord): Buffer {
   return bytes;
 }
 
+/** The worker name shown for a record whose header cannot be read (admin UI, failed list, counts). */
+export const UNREADABLE_WORKER = '(unreadable record)';
+
+/**
+ * The stand-in for a record that cannot be read, so that it is listed and shown rather than
+ * hidden. `failed` is given when the stand-in goes to (or is read from) the failed list.
+ */
+export function unreadableRecord(id: string, createdAt: number, failed?: FailedInfo): JobRecord {
+  const record: JobRecord = { v: 2, id, worker: UNREADABLE_WORKER, args: NO_ARGS, attempt: 1, createdAt };
+  if (failed) record.failed = failed;
+  return record;
+}
+
+/** The job the app sees (ctx.job, events, enqueue's result) for a record and its decoded arguments. */
+export function jobOf<Args>(record: JobRecord, args: Args, processId: string): Job<Args> {
+  return {
+    id: record.id,
+    worker: record.worker,
+    args,
+    attempt: record.attempt,
+    createdAt: new Date(record.createdAt),
+    processId,
+  };
+}
+
+/** A job in the failed list as the app sees it (failedJobs(), the failed event). */
+export function failedJobOf<Args>(job: Job<Args>, failed: FailedInfo): FailedJob<Args> {
+  return {
+    ...job,
+    processId: failed.processId,
+    error: failed.error,
+    attempts: failed.attempts,
+    failedAt: failed.failedAt === null ? null : new Date(failed.failedAt),
+  };
+}
+
 /** A failed job's record for running it again: same id, worker, arguments and creation time; attempt 1. */
 export function freshAttempt(failed: JobRecord): JobRecord {
   return {
@@ -139,7 +175,7 @@ export function workerOfRecord(bytes: Buffer): string {
   } catch {
     // Falls through: the header is damaged.
   }
-  return '(unreadable record)';
+  return UNREADABLE_WORKER;
 }
 
 /**

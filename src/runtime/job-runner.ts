@@ -11,8 +11,15 @@
 import { inspect } from 'node:util';
 import { RetryStrategyError, StoppedError, UnknownWorkerError } from '../errors.js';
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from '../events.js';
-import { type FailedJob, type Job, toJobError } from '../job/job.js';
-import { decodeRecord, encodeRecord, type JobRecord, NO_ARGS } from '../job/job-record.js';
+import { type Job, toJobError } from '../job/job.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  failedJobOf,
+  type JobRecord,
+  jobOf,
+  unreadableRecord,
+} from '../job/job-record.js';
 import { MAX_RETRY_DELAY, type RetryStrategy, retryAnswerProblem } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
@@ -20,6 +27,7 @@ import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js
 import { clearLongTimeout, type LongTimeout, type LoopWatch, setLongTimeout } from '../timers.js';
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
+import type { DelayedJobsTimer } from './delayed-jobs-timer.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
 
 const DEFAULT_WARN_AFTER = 60_000;
@@ -36,8 +44,8 @@ export interface JobRunnerOptions {
   loopWatch?: LoopWatch;
   events: ToniqEventEmitter;
   now: () => number;
-  /** Told when a retry was scheduled, so the delayed-jobs timer wakes for it. */
-  onRetryScheduled: (dueAt: number) => void;
+  /** Told when a retry was scheduled, so that it wakes for it. */
+  delayedJobs: Pick<DelayedJobsTimer, 'notify'>;
 }
 
 export interface RunOptions {
@@ -327,7 +335,7 @@ export class JobRunner {
         return this.#settleInMemory(record, job, outcome, retryable, answer);
       if (moved === false) this.#warnTakenOver(record);
       if (moved) {
-        this.#o.onRetryScheduled(dueAt);
+        this.#o.delayedJobs.notify(dueAt);
         this.#emit('retrying', job, error, new Date(dueAt));
       }
       return outcome;
@@ -390,26 +398,24 @@ export class JobRunner {
       { err: error, jobId: job.id, worker: job.worker },
       `Job #${job.id}: ${job.worker}.perform(${inspect(job.args, { depth: 4, breakLength: Infinity })}) failed after ${times}: ${error.name}: ${error.message}`,
     );
-    const failedJob: FailedJob = {
-      ...job,
+    const failedJob = failedJobOf(job, {
       error: toJobError(error),
       attempts: job.attempt,
-      failedAt: new Date(failedAt),
-    };
+      failedAt,
+      processId: job.processId,
+    });
     this.#emit('failed', failedJob, error);
   }
 
   async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {
     const failedAt = this.#o.now();
-    const record: JobRecord = {
-      v: 2,
-      id,
-      worker: '(unreadable record)',
-      args: NO_ARGS,
-      attempt: 1,
-      createdAt: failedAt,
-      failed: { error: toJobError(error), attempts: 0, failedAt, processId: this.#o.processId, raw },
-    };
+    const record = unreadableRecord(id, failedAt, {
+      error: toJobError(error),
+      attempts: 0,
+      failedAt,
+      processId: this.#o.processId,
+      raw,
+    });
     await this.#persist(`move unreadable job #${id} to the failed list`, () =>
       this.#o.store.failJob(this.#o.processId, { id, record: encodeRecord(record) }, failedAt),
     );
@@ -468,14 +474,7 @@ export class JobRunner {
   }
 
   #toJob(record: JobRecord, args: unknown): Job {
-    return {
-      id: record.id,
-      worker: record.worker,
-      args,
-      attempt: record.attempt,
-      createdAt: new Date(record.createdAt),
-      processId: this.#o.processId,
-    };
+    return jobOf(record, args, this.#o.processId);
   }
 
   /** Made once: a closure per job would be garbage for every job that never logs. */
