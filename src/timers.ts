@@ -19,6 +19,17 @@ export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 export const MAX_DATE_MS = 8.64e15;
 
 /**
+ * How long to wait before trying Redis again after `failures` failed tries in a row (0 for the
+ * first retry), in ms: quick at first, then every 2 s. The one backoff for reconnecting, for
+ * re-sending finished jobs' removals, and for the runner's outcome writes.
+ */
+const REDIS_RETRY_BACKOFF_MS = [100, 200, 500, 1000, 2000] as const;
+
+export function redisRetryDelay(failures: number): number {
+  return REDIS_RETRY_BACKOFF_MS[Math.min(Math.max(0, failures), REDIS_RETRY_BACKOFF_MS.length - 1)]!;
+}
+
+/**
  * What is wrong with `value` as a duration in ms, or undefined when it is fine: a number > 0
  * (≥ 0 with `allowZero`), at most `max` (default MAX_TIMER_DELAY), or Infinity when
  * `allowInfinity` (meaning "no limit"). The caller puts the option's name in front.

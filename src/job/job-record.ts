@@ -15,7 +15,7 @@
  * Redis: Lua scripts move them, never parse them.
  */
 import { CannotRetryError, CorruptJobRecordError } from '../errors.js';
-import type { FailedJob, Job, JobError } from './job.js';
+import { type FailedJob, type Job, type JobError, toJobError } from './job.js';
 import { deserializeValue, type EncodedArgs, NO_ARGS, serializeValue } from './serialization.js';
 
 export { NO_ARGS };
@@ -104,6 +104,20 @@ export function unreadableRecord(id: string, createdAt: number, failed?: FailedI
   return record;
 }
 
+/**
+ * The failed-list entry for stored bytes that could not be read when they were to run: the
+ * bytes are kept (`failed.raw`) for a person to look at, and the entry cannot be retried.
+ */
+export function quarantineRecord(
+  id: string,
+  raw: Buffer,
+  error: unknown,
+  failedAt: number,
+  processId: string,
+): JobRecord {
+  return unreadableRecord(id, failedAt, { error: toJobError(error), attempts: 0, failedAt, processId, raw });
+}
+
 /** The job the app sees (ctx.job, events, enqueue's result) for a record and its decoded arguments. */
 export function jobOf<Args>(record: JobRecord, args: Args, processId: string): Job<Args> {
   return {
@@ -125,6 +139,13 @@ export function failedJobOf<Args>(job: Job<Args>, failed: FailedInfo): FailedJob
     attempts: failed.attempts,
     failedAt: failed.failedAt === null ? null : new Date(failed.failedAt),
   };
+}
+
+/** The record of a job's next attempt after a failed one: the same arguments' bytes, attempt + 1. */
+export function nextAttemptRecord(record: JobRecord): JobRecord {
+  const next: JobRecord = { ...record, attempt: record.attempt + 1 };
+  delete next.failed;
+  return next;
 }
 
 /** A failed job's record for running it again: same id, worker, arguments and creation time; attempt 1. */

@@ -2,7 +2,7 @@
  * Retry strategies decide, after a failed attempt, whether a job runs again and after how long.
  * They are pure: no clock, no I/O.
  */
-import { InvalidOptionsError } from '../errors.js';
+import { InvalidOptionsError, RetryStrategyError } from '../errors.js';
 
 export interface RetryStrategy {
   /**
@@ -32,6 +32,42 @@ export function retryAnswerProblem(answer: unknown): string | undefined {
           ? `an ${Array.isArray(answer) ? 'array' : 'object'}`
           : `a ${typeof answer}`;
   return `returned ${shown}`;
+}
+
+/**
+ * Asks a strategy how long to wait after attempt `attempt` of a `workerName` job failed: a
+ * number of ms, null to give up, or a RetryStrategyError when the strategy threw or answered
+ * something else. The job then goes to the failed list with that error, rather than being parked
+ * for ever (Infinity), due at a concatenated time ('100'), or quietly given up on (-1, NaN).
+ * `own` says whether the strategy is the worker's own (for the message).
+ */
+export function askRetryStrategy(
+  strategy: RetryStrategy,
+  own: boolean,
+  workerName: string,
+  attempt: number,
+  error: Error,
+): number | null | RetryStrategyError {
+  const kind = strategy?.constructor?.name;
+  const name =
+    (own ? "its own, defineWorker's retry option" : "the toniq instance's retry option") +
+    (kind && kind !== 'Object' ? `, a ${kind}` : '');
+  let answer: unknown;
+  try {
+    answer = strategy.delayAfterFailure(attempt, error);
+  } catch (thrown) {
+    const shown = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+    return new RetryStrategyError(workerName, name, attempt, `threw ${shown}`, MAX_RETRY_DELAY, {
+      cause: error,
+      answer: thrown,
+    });
+  }
+  const problem = retryAnswerProblem(answer);
+  if (!problem) return answer as number | null;
+  return new RetryStrategyError(workerName, name, attempt, problem, MAX_RETRY_DELAY, {
+    cause: error,
+    answer,
+  });
 }
 
 /**

@@ -8,7 +8,6 @@
  * A store call that fails because Redis is away is tried again until it lands or toniq stops;
  * the job stays persisted meanwhile, so at worst it runs again.
  */
-import { inspect } from 'node:util';
 import { RetryStrategyError, StoppedError, UnknownWorkerError } from '../errors.js';
 import { emitSafely, type ToniqEventEmitter, type ToniqEvents } from '../events.js';
 import { type Job, toJobError } from '../job/job.js';
@@ -18,9 +17,10 @@ import {
   failedJobOf,
   type JobRecord,
   jobOf,
-  unreadableRecord,
+  nextAttemptRecord,
+  quarantineRecord,
 } from '../job/job-record.js';
-import { MAX_RETRY_DELAY, type RetryStrategy, retryAnswerProblem } from '../job/retry-strategies.js';
+import { askRetryStrategy, type RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
@@ -28,10 +28,10 @@ import { clearLongTimeout, type LongTimeout, type LoopWatch, setLongTimeout } fr
 import type { Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { DelayedJobsTimer } from './delayed-jobs-timer.js';
+import { DEFAULT_WARN_AFTER, jobLogger, logFailedJob, logTakenOver, SlowJobWarnings } from './job-logs.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
-
-const DEFAULT_WARN_AFTER = 60_000;
-const STORE_RETRY_MS = [100, 250, 500, 1000, 2000];
+import { reportOf } from './process-report.js';
+import { IdleSignal, untilStored } from './runner-waits.js';
 
 export interface JobRunnerOptions {
   store: JobStore;
@@ -75,14 +75,15 @@ export class JobRunner {
   /** Jobs finished and failed since the last takeCounts(), for the admin's throughput chart. */
   #finishedCount = 0;
   #failedCount = 0;
-  #idleWaiters: Array<() => void> = [];
-  #warnTimer: NodeJS.Timeout | undefined;
+  readonly #idle = new IdleSignal(() => this.#isIdle());
+  readonly #slowJobs: SlowJobWarnings;
   /** The timers of retries that wait in memory (persist: 'none', or a failed 'while-running' write). */
   readonly #memoryRetries = new Set<LongTimeout>();
   #stopped = false;
 
   constructor(options: JobRunnerOptions) {
     this.#o = options;
+    this.#slowJobs = new SlowJobWarnings(this.#running, options.workers, options.logger, options.now);
     for (const worker of options.workers.values()) {
       if (worker.options.maxConcurrency)
         this.#limiters.set(worker.name, new ConcurrencyLimiter(worker.options.maxConcurrency));
@@ -107,23 +108,7 @@ export class JobRunner {
 
   /** What this process runs and holds waiting now, per worker (for the admin UI). */
   report(): ProcessReport {
-    // Keyed by worker names: a null prototype, so that a worker named "__proto__" is a key like any other.
-    const workers: ProcessReport['workers'] = Object.create(null);
-    const runningIds: string[] = [];
-    for (const attempt of this.#running.values()) {
-      const name = attempt.job.worker;
-      const counts = workers[name] ?? { running: 0, waiting: 0 };
-      counts.running++;
-      workers[name] = counts;
-      if (this.#limiters.has(name)) runningIds.push(attempt.job.id);
-    }
-    for (const [name, limiter] of this.#limiters) {
-      if (!limiter.waiting) continue;
-      const counts = workers[name] ?? { running: 0, waiting: 0 };
-      counts.waiting = limiter.waiting;
-      workers[name] = counts;
-    }
-    return { workers, limitedWorkers: [...this.#limiters.keys()], runningIds };
+    return reportOf(this.#running.values(), this.#limiters);
   }
 
   /** How many jobs finished and failed since the last call. */
@@ -162,7 +147,7 @@ export class JobRunner {
       const error = new UnknownWorkerError(record.worker, [...this.#o.workers.keys()]);
       return this.#settle(
         record,
-        this.#toJob(record, this.#o.codec.tryDecode(record.args)),
+        jobOf(record, this.#o.codec.tryDecode(record.args), this.#o.processId),
         { ok: false, error },
         false,
       );
@@ -193,11 +178,11 @@ export class JobRunner {
   #start(worker: Worker<any>, record: JobRecord, retryable: boolean): Promise<Outcome> {
     let job: Job;
     try {
-      job = this.#toJob(record, this.#o.codec.decode(record.args));
+      job = jobOf(record, this.#o.codec.decode(record.args), this.#o.processId);
     } catch (error) {
       return this.#settle(
         record,
-        this.#toJob(record, undefined),
+        jobOf(record, undefined, this.#o.processId),
         { ok: false, error: error as Error },
         false,
       );
@@ -281,7 +266,7 @@ export class JobRunner {
     const outcome = performJob(worker, attempt);
     if (!(outcome instanceof Promise)) return outcome;
     this.#running.set(job.id, attempt);
-    this.#ensureWarnTimer();
+    this.#slowJobs.watch();
     return outcome.then((settled) => {
       this.#running.delete(job.id);
       return settled;
@@ -322,8 +307,7 @@ export class JobRunner {
     // The record keeps the arguments' stored bytes, so what the worker changed in its copy is not written.
     if (delay !== null) {
       const dueAt = now() + delay;
-      const next: JobRecord = { ...record, attempt: record.attempt + 1 };
-      delete next.failed;
+      const next = nextAttemptRecord(record);
       const moved = await this.#persist(
         `schedule the retry of job #${record.id}`,
         () => store.scheduleRetry(processId, { id: record.id, record: encodeRecord(next), dueAt }),
@@ -341,10 +325,9 @@ export class JobRunner {
       return outcome;
     }
     const failedAt = now();
-    const jobError = toJobError(error);
     const failedRecord: JobRecord = {
       ...record,
-      failed: { error: jobError, attempts: record.attempt, failedAt, processId },
+      failed: { error: toJobError(error), attempts: record.attempt, failedAt, processId },
     };
     const moved = await this.#persist(
       `move job #${record.id} to the failed list`,
@@ -359,45 +342,15 @@ export class JobRunner {
     return outcome;
   }
 
-  /**
-   * The wait before the next attempt after `attempt` failed, null to give up, or a
-   * RetryStrategyError when the strategy threw or answered something else: the job then goes to
-   * the failed list with that error, not parked for ever (Infinity), due at a concatenated time
-   * ('100'), or quietly given up on (-1, NaN).
-   */
   #retryDelay(workerName: string, attempt: number, error: Error): number | null | RetryStrategyError {
     const own = this.#o.workers.get(workerName)?.options.retry;
-    const strategy = own ?? this.#o.retry;
-    const kind = strategy?.constructor?.name;
-    const name =
-      (own ? "its own, defineWorker's retry option" : "the toniq instance's retry option") +
-      (kind && kind !== 'Object' ? `, a ${kind}` : '');
-    let answer: unknown;
-    try {
-      answer = strategy.delayAfterFailure(attempt, error);
-    } catch (thrown) {
-      const shown = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
-      return new RetryStrategyError(workerName, name, attempt, `threw ${shown}`, MAX_RETRY_DELAY, {
-        cause: error,
-        answer: thrown,
-      });
-    }
-    const problem = retryAnswerProblem(answer);
-    if (!problem) return answer as number | null;
-    return new RetryStrategyError(workerName, name, attempt, problem, MAX_RETRY_DELAY, {
-      cause: error,
-      answer,
-    });
+    return askRetryStrategy(own ?? this.#o.retry, own !== undefined, workerName, attempt, error);
   }
 
   /** Logs a job that used up its retries, with its arguments as util.inspect shows them, and emits failed. */
   #reportFailure(job: Job, error: Error, failedAt: number): void {
     this.#failedCount++;
-    const times = job.attempt === 1 ? '1 attempt' : `${job.attempt} attempts`;
-    this.#o.logger.error(
-      { err: error, jobId: job.id, worker: job.worker },
-      `Job #${job.id}: ${job.worker}.perform(${inspect(job.args, { depth: 4, breakLength: Infinity })}) failed after ${times}: ${error.name}: ${error.message}`,
-    );
+    logFailedJob(this.#o.logger, job, error);
     const failedJob = failedJobOf(job, {
       error: toJobError(error),
       attempts: job.attempt,
@@ -409,13 +362,7 @@ export class JobRunner {
 
   async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {
     const failedAt = this.#o.now();
-    const record = unreadableRecord(id, failedAt, {
-      error: toJobError(error),
-      attempts: 0,
-      failedAt,
-      processId: this.#o.processId,
-      raw,
-    });
+    const record = quarantineRecord(id, raw, error, failedAt, this.#o.processId);
     await this.#persist(`move unreadable job #${id} to the failed list`, () =>
       this.#o.store.failJob(this.#o.processId, { id, record: encodeRecord(record) }, failedAt),
     );
@@ -441,105 +388,29 @@ export class JobRunner {
     return outcome;
   }
 
-  /**
-   * Tries a store call until it lands; gives up (leaving the job persisted) when toniq stops, or
-   * when `abandon` says the call is moot.
-   */
-  async #persist<T>(what: string, call: () => Promise<T>, abandon?: () => boolean): Promise<T | undefined> {
-    let logged = false;
-    for (let failures = 0; ; failures++) {
-      const startedAt = Date.now();
-      try {
-        return await call();
-      } catch (error) {
-        if (this.#stopped || abandon?.()) return undefined;
-        // A timeout because a job blocked the loop is said by the watch (once), not as a Redis failure.
-        if (!logged && !this.#o.loopWatch?.explain(startedAt, `a call to ${what}`)) {
-          logged = true;
-          this.#o.logger.error({ err: error }, `Could not ${what}; trying again until Redis answers.`);
-        }
-        await new Promise((resolve) =>
-          setTimeout(resolve, STORE_RETRY_MS[Math.min(failures, STORE_RETRY_MS.length - 1)]),
-        );
-      }
-    }
+  /** See untilStored: gives up when toniq stops, or when `abandon` says the call is moot. */
+  #persist<T>(what: string, call: () => Promise<T>, abandon?: () => boolean): Promise<T | undefined> {
+    return untilStored(what, call, {
+      logger: this.#o.logger,
+      loopWatch: this.#o.loopWatch,
+      abandon: () => this.#stopped || (abandon?.() ?? false),
+    });
   }
 
   #warnTakenOver(record: JobRecord): void {
-    this.#o.logger.warn(
-      { jobId: record.id, worker: record.worker },
-      `Job #${record.id} (${record.worker}) is no longer held by this process (another process took it over, ` +
-        `perhaps while this one was paused), so its outcome here was not recorded; it may run twice.`,
-    );
-  }
-
-  #toJob(record: JobRecord, args: unknown): Job {
-    return jobOf(record, args, this.#o.processId);
+    logTakenOver(this.#o.logger, record.id, record.worker);
   }
 
   /** Made once: a closure per job would be garbage for every job that never logs. */
-  readonly #makeJobLogger = (job: Job): Logger => this.#jobLogger(job);
-
-  #jobLogger(job: Job): Logger {
-    const { logger } = this.#o;
-    const tag = `Job #${job.id} (${job.worker}): `;
-    const fields = { jobId: job.id, worker: job.worker };
-    return {
-      debug: (obj, msg) => logger.debug({ ...fields, ...obj }, tag + msg),
-      info: (obj, msg) => logger.info({ ...fields, ...obj }, tag + msg),
-      warn: (obj, msg) => logger.warn({ ...fields, ...obj }, tag + msg),
-      error: (obj, msg) => logger.error({ ...fields, ...obj }, tag + msg),
-    };
-  }
+  readonly #makeJobLogger = (job: Job): Logger => jobLogger(this.#o.logger, job);
 
   #emit<E extends keyof ToniqEvents>(event: E, ...args: ToniqEvents[E]): void {
     emitSafely(this.#o.events, this.#o.logger, event, ...args);
   }
 
-  #ensureWarnTimer(): void {
-    if (this.#warnTimer) return;
-    this.#warnTimer = setInterval(() => this.#warnSlowJobs(), this.#warnInterval());
-    this.#warnTimer.unref();
-  }
-
-  #warnInterval(): number {
-    let shortest = DEFAULT_WARN_AFTER;
-    for (const worker of this.#o.workers.values())
-      shortest = Math.min(shortest, worker.options.warnAfter ?? DEFAULT_WARN_AFTER);
-    return Math.min(1000, Math.max(10, shortest / 4));
-  }
-
-  #warnSlowJobs(): void {
-    if (!this.#running.size) {
-      clearInterval(this.#warnTimer);
-      this.#warnTimer = undefined;
-      return;
-    }
-    const now = this.#o.now();
-    for (const entry of this.#running.values()) {
-      if (now < entry.warnAt) continue;
-      entry.warnAt = Infinity;
-      this.#o.logger.warn(
-        { jobId: entry.job.id, worker: entry.job.worker },
-        `Job #${entry.job.id} (${entry.job.worker}) has been running for ${now - entry.startedAt} ms. ` +
-          `If it is stuck, give the worker a timeout option so it fails and is retried.`,
-      );
-    }
-  }
-
-  /** Resolves when no job runs or waits, or after `timeout` ms; returns whether it became idle. */
-  async waitUntilIdle(timeout: number): Promise<boolean> {
-    if (this.#isIdle()) return true;
-    let timer: LongTimeout | undefined;
-    const idle = await Promise.race([
-      new Promise<boolean>((resolve) => this.#idleWaiters.push(() => resolve(true))),
-      new Promise<boolean>((resolve) => {
-        // Any length: Infinity waits for ever, 2³¹ ms or more must not become 1 ms.
-        timer = setLongTimeout(() => resolve(false), timeout);
-      }),
-    ]);
-    clearLongTimeout(timer);
-    return idle;
+  /** Resolves when no job runs or waits, or after `timeout` ms (any length); returns whether it became idle. */
+  waitUntilIdle(timeout: number): Promise<boolean> {
+    return this.#idle.wait(timeout);
   }
 
   /**
@@ -550,7 +421,7 @@ export class JobRunner {
    */
   stop(): { abandoned: number; lost: number } {
     this.#stopped = true;
-    clearInterval(this.#warnTimer);
+    this.#slowJobs.stop();
     let lostNow = this.#waitingInMemory;
     for (const id of this.#running.keys()) if (!this.#active.has(id) || this.#unpersisted.has(id)) lostNow++;
     const lost = lostNow + this.#memoryRetries.size;
@@ -573,9 +444,6 @@ export class JobRunner {
   }
 
   #notifyIfIdle(): void {
-    if (!this.#isIdle()) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const waiter of waiters) waiter();
+    if (this.#isIdle()) this.#idle.reached();
   }
 }
