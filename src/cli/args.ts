@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './cli-errors.js';
+import type { CommandName } from './command-names.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -13,8 +14,6 @@ export interface OptionSpec {
   placeholder?: string;
   description: string;
 }
-
-export type CommandName = 'stats' | 'processes' | 'failed' | 'retry' | 'delete' | 'ui';
 
 export interface CommandSpec {
   name: CommandName;

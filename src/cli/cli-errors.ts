@@ -3,7 +3,7 @@
  * UsageError (exit code 2: the command line is wrong; the message points to the help) and
  * CliError (exit code 1: the command line is fine but the thing cannot be done as asked).
  */
-import type { CommandName } from './args.js';
+import type { CommandName } from './command-names.js';
 
 /** A mistake on the command line: exit code 2, with a pointer to the help. */
 export class UsageError extends Error {

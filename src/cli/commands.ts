@@ -7,9 +7,9 @@
  */
 import type { Admin } from '../admin/admin-api.js';
 import type { ActionResult, ActionTarget, JobCounts, ProcessStats } from '../admin/admin-types.js';
-import type { CommandName } from './args.js';
 import { integerOption } from './args.js';
 import { UsageError } from './cli-errors.js';
+import type { CommandName } from './command-names.js';
 import { count, duration, escapeControlCharacters, oneLine, plural, table, timeAgo } from './format.js';
 
 /** Where a command prints: `out` for results (stdout), `err` for problems and notes (stderr). */
