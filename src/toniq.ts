@@ -1,6 +1,6 @@
 /**
  * The facade: createToniq() and the Toniq instance apps hold. It checks what callers pass
- * (enqueue-checks.ts), then hands the work to the Runtime (runner, timer, presence) and the store.
+ * (enqueue-checks.ts), then hands the work to the Runtime (runner, timer, keepalive) and the store.
  * Nothing calls back into it: the runtime's parts are wired to each other in runtime.ts.
  */
 import { EventEmitter } from 'node:events';

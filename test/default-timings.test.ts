@@ -5,7 +5,7 @@
  *
  * The defaults (src/options.ts, README): heartbeatInterval 2000 ms, deadAfter 10 000 ms,
  * takeoverCheckInterval = heartbeatInterval, and a process first seen dead is confirmed dead
- * heartbeatInterval later (src/runtime/presence.ts: confirmAfter) unless it announced its stop.
+ * heartbeatInterval later (src/runtime/keepalive.ts: confirmAfter) unless it announced its stop.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -4,7 +4,7 @@
  *
  *   enqueue → Enqueuer → JobRunner → store (finished / retry / failed)
  *                  └─ a retry → DelayedJobsTimer → JobRunner
- *   Presence (takeover, wake messages) and OrphanCheck → JobRunner
+ *   Keepalive (takeover, wake messages) and OrphanCheck → JobRunner
  *
  * In mode 'manual' only the runner and the timer exist: no heartbeat, takeover, orphan check or
  * stats, and nothing runs until drain().
@@ -18,8 +18,8 @@ import type { Worker } from '../worker.js';
 import { DelayedJobsTimer } from './delayed-jobs-timer.js';
 import { Enqueuer } from './enqueuer.js';
 import { JobRunner } from './job-runner.js';
+import { Keepalive } from './keepalive.js';
 import { OrphanCheck } from './orphan-check.js';
-import { Presence } from './presence.js';
 import { StatsReporter } from './stats-reporter.js';
 
 /** How old (by its id's time) a stored job must be before the orphan check may run it, in ms. */
@@ -44,7 +44,7 @@ export class Runtime {
   readonly enqueuer: Enqueuer;
   readonly #o: ResolvedOptions;
   readonly #store: JobStore;
-  readonly #presence: Presence | undefined;
+  readonly #keepalive: Keepalive | undefined;
   readonly #orphanCheck: OrphanCheck | undefined;
   readonly #stats: StatsReporter | undefined;
 
@@ -85,7 +85,7 @@ export class Runtime {
       events,
     });
     if (o.mode === 'manual') return;
-    this.#presence = new Presence({
+    this.#keepalive = new Keepalive({
       store,
       processId: o.processId,
       workers: [...workers.keys()],
@@ -124,15 +124,15 @@ export class Runtime {
   /** Registers this process (its heartbeat starts). Enqueue may be opened once this resolves. */
   async register(): Promise<void> {
     this.loopWatch.start();
-    await this.#presence?.register();
+    await this.#keepalive?.register();
   }
 
   /** Runs the jobs this process id held when it last stopped or died, then starts the timers. */
   async start(): Promise<void> {
-    if (!this.#presence) return;
+    if (!this.#keepalive) return;
     this.runner.runStored(await this.#store.listJobs(this.#o.processId));
     this.delayedJobs.start();
-    this.#presence.startTakeovers();
+    this.#keepalive.startTakeovers();
     this.#orphanCheck?.start();
     this.#stats?.start();
   }
@@ -140,7 +140,7 @@ export class Runtime {
   /** Undoes register() after a start that failed: nothing may stay running. */
   async abandon(): Promise<void> {
     this.loopWatch.stop();
-    await this.#presence?.leave().catch(() => {});
+    await this.#keepalive?.leave().catch(() => {});
   }
 
   /**
@@ -168,7 +168,7 @@ export class Runtime {
     }
     await this.#stats?.flush();
     await this.#stats?.stop();
-    await this.#presence?.leave();
+    await this.#keepalive?.leave();
     this.loopWatch.stop();
   }
 }

@@ -1,5 +1,6 @@
 /**
- * This process's presence among the others that share the Redis and key prefix:
+ * The keepalive: how this process shows the others that share the Redis and key prefix that it
+ * is alive, and what it does for them:
  * 1. registers it (id, host, pid, start time, version, workers) and keeps its heartbeat;
  * 2. listens for messages: "wake" (another process enqueued a job here) and "process-stopped";
  * 3. takes over the jobs of dead processes (see takeover.ts);
@@ -9,12 +10,12 @@
 import { hostname } from 'node:os';
 import type { ToniqEventEmitter } from '../events.js';
 import type { Logger } from '../logger.js';
-import type { JobStore, Keepalive, ProcessInfo, StoredJob } from '../storage/job-store.js';
+import type { JobStore, Keepalive as KeepaliveThread, ProcessInfo, StoredJob } from '../storage/job-store.js';
 import type { LoopWatch } from '../timers.js';
 import { TONIQ_VERSION } from '../version.js';
 import { Takeover } from './takeover.js';
 
-export interface PresenceOptions {
+export interface KeepaliveOptions {
   store: JobStore;
   processId: string;
   workers: readonly string[];
@@ -31,13 +32,13 @@ export interface PresenceOptions {
   onDelayedJobs: () => void;
 }
 
-export class Presence {
-  readonly #o: PresenceOptions;
+export class Keepalive {
+  readonly #o: KeepaliveOptions;
   readonly #info: ProcessInfo;
   readonly #takeover: Takeover;
-  #keepalive: Keepalive | undefined;
+  #thread: KeepaliveThread | undefined;
 
-  constructor(options: PresenceOptions) {
+  constructor(options: KeepaliveOptions) {
     this.#o = options;
     this.#info = {
       id: options.processId,
@@ -71,7 +72,7 @@ export class Presence {
       else if (message.type === 'process-stopped' && message.processId !== processId)
         this.#takeover.processStopped(message.processId);
     });
-    this.#keepalive = await store.startKeepalive(
+    this.#thread = await store.startKeepalive(
       this.#info,
       { interval: this.#o.heartbeatInterval, deadAfter, maxEventLoopStall: this.#o.maxEventLoopStall },
       {
@@ -113,7 +114,7 @@ export class Presence {
   /**
    * Ends the heartbeat; jobs left here are handed to a live process (or the next to start).
    * Once: a failed start() leaves, and the stop() that follows must not wait again for a
-   * heartbeat thread that is gone.
+   * keepalive thread that is gone.
    */
   leave(): Promise<void> {
     this.#leaving ??= this.#leave();
@@ -125,7 +126,7 @@ export class Presence {
   async #leave(): Promise<void> {
     const { store, processId, logger } = this.#o;
     await this.#takeover.stop();
-    await this.#keepalive?.stop();
+    await this.#thread?.stop();
     try {
       const leftJobs = await store.endProcess(processId);
       if (leftJobs) {
