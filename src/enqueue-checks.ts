@@ -17,7 +17,7 @@ const KNOWN_ENQUEUE_OPTIONS = ['delayFor', 'persist'];
 
 /** The options of one enqueue call, checked. */
 export interface CheckedEnqueueOptions {
-  /** 0 to run now; Infinity holds the job until flushDelayedJobs(). */
+  /** 0 to run now; Infinity keeps the job until flushDelayedJobs(). */
   delayFor: number;
   persist: PersistMode;
 }
@@ -61,7 +61,7 @@ function checkDelay(delayFor: unknown, now: number): number {
   if (problem) {
     throw new InvalidArgumentsError(
       'options.delayFor',
-      `options.delayFor ${problem} (Infinity holds the job until flushDelayedJobs(); a finite delay must end before the largest date, 8.64e15 ms since 1970). Nothing was enqueued.`,
+      `options.delayFor ${problem} (Infinity keeps the job until flushDelayedJobs(); a finite delay must end before the largest date, 8.64e15 ms since 1970). Nothing was enqueued.`,
     );
   }
   return delayFor as number;

@@ -40,7 +40,7 @@ export interface EnqueueOptions {
    */
   persist?: PersistMode;
   /**
-   * Run the job after this many milliseconds instead of now; `Infinity` holds it until
+   * Run the job after this many milliseconds instead of now; `Infinity` keeps it until
    * flushDelayedJobs(). Default: 0 (run now).
    * @example { delayFor: 60_000 }
    */
@@ -303,7 +303,7 @@ export class Toniq {
     return createAdminHandler(() => this.admin, { logger: this.#o.logger, ...options });
   }
 
-  /** Runs every delayed job of this process now, including those held with `delayFor: Infinity`. Returns how many. */
+  /** Runs every delayed job of this process now, including those kept with `delayFor: Infinity`. Returns how many. */
   async flushDelayedJobs(): Promise<number> {
     const store = this.#requireStarted('flush delayed jobs');
     const jobs = await store.takeAllDelayedJobs(this.#o.processId);

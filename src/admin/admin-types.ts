@@ -106,7 +106,7 @@ export interface JobSummary {
   attempt: number;
   /** Null when unknown: the record cannot be read. */
   createdAt: Date | null;
-  /** Delayed jobs: when due; null when held until flushDelayedJobs(). */
+  /** Delayed jobs: when due; null when kept until flushDelayedJobs(). */
   dueAt?: Date | null;
   /** Failed jobs: when it failed (null when neither the record nor the failed list says) and how many times it ran. */
   failedAt?: Date | null;

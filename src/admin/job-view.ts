@@ -15,7 +15,7 @@ const PREVIEW_LENGTH = 200;
 export interface RecordContext {
   state: JobState;
   processId: string;
-  /** Delayed: due time (Infinity when held until flushed); failed: failure time. */
+  /** Delayed: due time (Infinity when kept until flushed); failed: failure time. */
   score?: number;
 }
 

@@ -1,11 +1,20 @@
 /**
- * Terminology
+ * Terminology (the same words in code, logs, docs, the admin UI and the CLI)
  * - job: one call of a worker with its arguments, persisted in Redis until it finishes.
  * - worker: a named function that performs jobs (see defineWorker).
  * - process: one started toniq instance; it runs the jobs it enqueued.
+ * - enqueue: persist a job and hand it to a process to run (this one, or another with enqueueOn).
+ * - held: a job a process has taken on to run now, in `{p}:jobs:<pid>`; a held job is either
+ *   running (its worker is performing it) or waiting (for a free slot of a maxConcurrency).
  * - attempt: which try of the job this is, 1 for the first run.
- * - delayed job: a job waiting in Redis for its due time (a retry is a delayed job too).
+ * - delayed job: a job waiting in Redis for its due time (a retry is a delayed job too); one
+ *   enqueued with `delayFor: Infinity` is kept until flushDelayedJobs().
  * - failed job: a job that used up its retries; it waits in the failed list for a person.
+ * - keepalive: how a process shows it is alive: it registers, then refreshes its heartbeat from
+ *   the keepalive thread. The heartbeat is the Redis key the keepalive refreshes; its age tells
+ *   a live process from a dead one.
+ * - takeover: a live process moving a dead one's held and delayed jobs to itself; hand-over is
+ *   the same at once, when a process stops and leaves jobs behind.
  */
 
 /** A job as the app sees it: in `enqueue`'s result, in `ctx.job` and in events. */

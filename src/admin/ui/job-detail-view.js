@@ -100,7 +100,7 @@ function jobDetail(job, reload) {
       : ['Attempt', h('span', { 'data-testid': 'detail-attempt' }, String(job.attempt))],
     ['Created', timeWithAbsolute(job.createdAt)],
     job.state === 'delayed'
-      ? ['Due', job.dueAt === null ? 'held until flushDelayedJobs()' : timeWithAbsolute(job.dueAt)]
+      ? ['Due', job.dueAt === null ? 'kept until flushDelayedJobs()' : timeWithAbsolute(job.dueAt)]
       : null,
     job.failedAt !== undefined ? ['Failed', timeWithAbsolute(job.failedAt)] : null,
     ['Process', h('span', { className: 'mono', 'data-testid': 'detail-process' }, job.processId)],

@@ -452,7 +452,7 @@ function emptyText(state, worker, search) {
 
 function dueCell(dueAt) {
   if (dueAt === null) {
-    return h('span', { className: 'muted', title: 'Held until flushDelayedJobs() is called' }, 'held');
+    return h('span', { className: 'muted', title: 'Kept until flushDelayedJobs() is called' }, 'until flushed');
   }
   return timeCell(dueAt);
 }
