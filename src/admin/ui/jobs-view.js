@@ -452,7 +452,11 @@ function emptyText(state, worker, search) {
 
 function dueCell(dueAt) {
   if (dueAt === null) {
-    return h('span', { className: 'muted', title: 'Kept until flushDelayedJobs() is called' }, 'until flushed');
+    return h(
+      'span',
+      { className: 'muted', title: 'Kept until flushDelayedJobs() is called' },
+      'until flushed',
+    );
   }
   return timeCell(dueAt);
 }
