@@ -1,9 +1,10 @@
 /**
  * Throwaway redis-server processes on free ports, so a test can kill, restart or pause Redis
- * without touching the server on 6379. Each server keeps its data in a temporary folder.
+ * without touching the server on 6379. Each server keeps its data in a temporary folder. With
+ * `tls: true` the server speaks only TLS, with certificates made by openssl once per test process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,11 @@ import './traps.js';
 
 export interface TestRedis {
   readonly port: number;
+  /** redis://127.0.0.1:<port>/0, or rediss:// with `tls: true`. */
   readonly url: string;
-  /** A plain client for looking into the server. */
+  /** The certificates of a TLS server (`tls: true`). */
+  readonly certificates: TestCertificates | undefined;
+  /** A client for looking into the server (on TLS, trusting the test CA). */
   client(): Redis;
   /** SIGKILL, as a crash. */
   kill(): Promise<void>;
@@ -32,6 +36,115 @@ export interface StartRedisOptions {
   appendonly?: boolean;
   /** Extra redis-server arguments, like ['--maxmemory-policy', 'allkeys-lru']. */
   args?: string[];
+  /**
+   * Speak only TLS (no plain port), with a server certificate for 127.0.0.1 and localhost signed
+   * by the test CA (testCertificates()). Client certificates are not asked for unless
+   * `tlsAuthClients` is set.
+   */
+  tls?: boolean;
+  /** With `tls`: refuse clients without a certificate signed by the test CA. */
+  tlsAuthClients?: boolean;
+}
+
+/** PEM texts and their files, made once per test process. */
+export interface TestCertificates {
+  /** The CA that signed the server's and the client's certificates. */
+  readonly ca: string;
+  readonly caFile: string;
+  /** Another CA, which signed nothing of this server: trusting it alone must be refused. */
+  readonly wrongCa: string;
+  readonly wrongCaFile: string;
+  /** A client certificate and its key, signed by `ca`, for a server with `tlsAuthClients`. */
+  readonly clientCert: string;
+  readonly clientCertFile: string;
+  readonly clientKey: string;
+  readonly clientKeyFile: string;
+  /** The server's certificate (subjectAltName IP:127.0.0.1, DNS:localhost) and key. */
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+}
+
+let certificates: TestCertificates | undefined;
+
+/**
+ * A CA, a server and a client certificate signed by it, and an unrelated second CA, made by
+ * openssl in a temporary folder the first time a test asks (removed when the process exits).
+ * EC keys, which openssl makes in milliseconds; valid for two days.
+ */
+export function testCertificates(): TestCertificates {
+  if (certificates) return certificates;
+  const dir = mkdtempSync(join(tmpdir(), 'toniq-tls-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => {
+    try {
+      execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(`openssl ${args[0]} failed${stderr ? `: ${stderr}` : ''} (is openssl installed?)`, {
+        cause: error,
+      });
+    }
+  };
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const makeCa = (name: string, subject: string) =>
+    openssl(
+      'req',
+      '-x509',
+      ...key,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      subject,
+    );
+  const makeSigned = (name: string, subject: string, extensions: string, serial: number) => {
+    openssl('req', '-new', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+    writeFileSync(file(`${name}.ext`), extensions);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      String(serial),
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    );
+  };
+  makeCa('ca', '/CN=toniq test CA');
+  makeCa('wrong-ca', '/CN=toniq unrelated CA');
+  makeSigned(
+    'server',
+    '/CN=localhost',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    1,
+  );
+  makeSigned('client', '/CN=toniq test client', 'extendedKeyUsage=clientAuth\n', 2);
+  certificates = {
+    ca: readFileSync(file('ca.crt'), 'utf8'),
+    caFile: file('ca.crt'),
+    wrongCa: readFileSync(file('wrong-ca.crt'), 'utf8'),
+    wrongCaFile: file('wrong-ca.crt'),
+    clientCert: readFileSync(file('client.crt'), 'utf8'),
+    clientCertFile: file('client.crt'),
+    clientKey: readFileSync(file('client.key'), 'utf8'),
+    clientKeyFile: file('client.key'),
+    serverCertFile: file('server.crt'),
+    serverKeyFile: file('server.key'),
+  };
+  return certificates;
 }
 
 export async function freePort(): Promise<number> {
@@ -49,9 +162,30 @@ export async function freePort(): Promise<number> {
 export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'toniq-redis-'));
   const port = await freePort();
+  const tls = options.tls ? testCertificates() : undefined;
+  // ioredis takes the CA (and the client's certificate when the server asks for one) through `tls`.
+  const clientTls = tls && {
+    ca: tls.ca,
+    ...(options.tlsAuthClients ? { cert: tls.clientCert, key: tls.clientKey } : {}),
+  };
+  const listen = tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        tls.serverCertFile,
+        '--tls-key-file',
+        tls.serverKeyFile,
+        '--tls-ca-cert-file',
+        tls.caFile,
+        '--tls-auth-clients',
+        options.tlsAuthClients ? 'yes' : 'no',
+      ]
+    : ['--port', String(port)];
   const args = [
-    '--port',
-    String(port),
+    ...listen,
     '--bind',
     '127.0.0.1',
     '--save',
@@ -76,6 +210,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
       async () => {
         if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}`);
         const probe = new Redis(port, '127.0.0.1', {
+          tls: clientTls,
           lazyConnect: true,
           maxRetriesPerRequest: 0,
           retryStrategy: () => null,
@@ -103,9 +238,10 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
   await launch();
   return {
     port,
-    url: `redis://127.0.0.1:${port}/0`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`,
+    certificates: tls,
     client() {
-      const client = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 3 });
+      const client = new Redis(port, '127.0.0.1', { tls: clientTls, maxRetriesPerRequest: 3 });
       client.on('error', () => {});
       clients.push(client);
       return client;
