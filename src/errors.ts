@@ -12,6 +12,7 @@ export type ToniqErrorCode =
   | 'TONIQ_REDIS_UNREACHABLE'
   | 'TONIQ_REDIS_UNAVAILABLE'
   | 'TONIQ_REDIS_REFUSED'
+  | 'TONIQ_REDIS_TLS'
   | 'TONIQ_JOB_TIMEOUT'
   | 'TONIQ_WORKER_THREW_NON_ERROR'
   | 'TONIQ_CORRUPT_JOB_RECORD'
@@ -97,6 +98,77 @@ export class RedisUnreachableError extends ToniqError {
         `or pass redisUrl as an async function that returns the URL.`,
       options,
     );
+  }
+}
+
+/**
+ * What went wrong in a TLS connection to Redis, as RedisTlsError tells it:
+ * - `untrusted`: the server's certificate is not signed by a CA this process trusts (a private
+ *   CA not passed as tls.ca, a self-signed server);
+ * - `wrong-name`: the certificate is not for the host connected to;
+ * - `expired`: the certificate has expired or is not valid yet;
+ * - `client-certificate`: the server asks for a client certificate and refused this one (or none);
+ * - `server-speaks-tls`: a redis:// URL, but the port speaks TLS only;
+ * - `server-speaks-plain`: a rediss:// URL, but the port does not speak TLS;
+ * - `handshake`: the TLS handshake failed otherwise.
+ */
+export type RedisTlsProblem =
+  | 'untrusted'
+  | 'wrong-name'
+  | 'expired'
+  | 'client-certificate'
+  | 'server-speaks-tls'
+  | 'server-speaks-plain'
+  | 'handshake';
+
+const TLS_PROBLEMS: Record<RedisTlsProblem, (host: string) => string> = {
+  untrusted: () =>
+    "Redis's TLS certificate is not signed by a CA this process trusts. It is a certificate problem, not a " +
+    "network one: pass the CA that signed the server's certificate (for a self-signed server, its certificate) " +
+    "as the tls option, tls: { ca: readFileSync('redis-ca.crt') } (the CLI: --tls-ca <file>).",
+  'wrong-name': (host) =>
+    `Redis's TLS certificate is not for the host "${host}". It is a certificate problem, not a network one: ` +
+    'connect by a name the certificate holds, or set tls.servername to it.',
+  expired: () =>
+    "Redis's TLS certificate has expired or is not valid yet. It is a certificate problem, not a network one: " +
+    "renew the server's certificate (or check this machine's clock).",
+  'client-certificate': () =>
+    "Redis refused this client's TLS certificate, or asked for one and got none (tls-auth-clients). Pass a " +
+    'client certificate signed by a CA the server trusts, tls: { cert, key } (the CLI: --tls-cert <file> --tls-key <file>).',
+  'server-speaks-tls': () =>
+    'The URL starts with redis:// (no TLS), but this port speaks TLS only. Use a rediss:// URL ' +
+    '(and tls: { ca } when its certificate is signed by a private CA).',
+  'server-speaks-plain': () =>
+    'The URL starts with rediss:// (TLS), but the server at this port does not speak TLS. Use a redis:// URL, ' +
+    "or the server's TLS port (tls-port in redis.conf).",
+  handshake: () =>
+    "The TLS handshake with Redis failed. Check that the port is the server's TLS port (tls-port) and that the " +
+    'server and node share a TLS version and cipher.',
+};
+
+/**
+ * A TLS connection to Redis failed at start (toniq.start(), connectAdmin): a certificate was not
+ * accepted, or one side speaks TLS and the other does not. Retrying will not fix it, so toniq
+ * gives up at once. `problem` says which; node's or ioredis's error is `cause`.
+ */
+export class RedisTlsError extends ToniqError {
+  readonly problem: RedisTlsProblem;
+  constructor(url: string, problem: RedisTlsProblem, options: { cause: unknown }) {
+    const cause = options.cause as { message?: unknown; code?: unknown } | undefined;
+    const detail = [cause?.message, cause?.code]
+      .filter((part) => typeof part === 'string' && part)
+      .join(', ');
+    let host = '';
+    try {
+      host = new URL(url).hostname;
+    } catch {}
+    super(
+      'TONIQ_REDIS_TLS',
+      `toniq could not connect to Redis at ${maskRedisUrl(url)} over TLS${detail ? ` (${detail})` : ''}. ` +
+        TLS_PROBLEMS[problem](host),
+      options,
+    );
+    this.problem = problem;
   }
 }
 

@@ -25,7 +25,7 @@ export type { AdminAuth, AdminHandler, AdminHandlerOptions } from './admin/http/
 export { createAdminHandler } from './admin/http/admin-handler.js';
 export type { StatsWebhook, StatsWebhookOptions } from './admin/stats-webhook.js';
 export { startStatsWebhook } from './admin/stats-webhook.js';
-export type { ToniqErrorCode } from './errors.js';
+export type { RedisTlsProblem, ToniqErrorCode } from './errors.js';
 export {
   CannotRetryError,
   CorruptJobRecordError,
@@ -70,6 +70,7 @@ export type {
   ProcessStatus,
   StoredJob,
 } from './storage/job-store.js';
+export type { RedisTlsOptions } from './tls-options.js';
 export type { EnqueueArgs, EnqueueOptions, StopOptions } from './toniq.js';
 export { createToniq, Toniq } from './toniq.js';
 export type {

@@ -13,6 +13,7 @@ import type { AdminJobStore } from './storage/admin-store.js';
 import { DEFAULT_KEY_PREFIX, keysFor } from './storage/keys.js';
 import { DEFAULT_REDIS_URL, databaseOfUrl } from './storage/redis/redis-url.js';
 import { type DurationRange, durationProblem } from './timers.js';
+import { copyTlsOptions, type RedisTlsOptions, tlsOptionsProblem } from './tls-options.js';
 import type { Worker } from './worker.js';
 
 export interface ToniqOptions {
@@ -22,6 +23,15 @@ export interface ToniqOptions {
    * @example { redisUrl: process.env.REDIS_URL }
    */
   redisUrl?: string | (() => string | Promise<string>);
+  /**
+   * TLS settings for a rediss:// URL, passed to ioredis for every connection (the keepalive
+   * thread's too): the CA that signed the server's certificate, a client certificate, the server
+   * name. Data only (no checkServerIdentity function), as the keepalive thread gets a copy.
+   * Refused with a redis:// URL: the URL says whether TLS is used. Default: none, so a rediss://
+   * URL trusts node's default CAs.
+   * @example { redisUrl: 'rediss://redis.internal:6380/0', tls: { ca: readFileSync('redis-ca.crt') } }
+   */
+  tls?: RedisTlsOptions;
   /**
    * Prefix of every Redis key, so apps sharing a server never see each other's jobs. Default: `toniq`.
    * @example { keyPrefix: 'billing' }
@@ -98,6 +108,7 @@ export interface ToniqOptions {
 
 export const KNOWN_OPTIONS = [
   'redisUrl',
+  'tls',
   'keyPrefix',
   'workers',
   'logger',
@@ -134,7 +145,10 @@ const MILLISECOND_OPTIONS = {
   orphanCheckInterval: {},
 } as const satisfies Partial<Record<(typeof KNOWN_OPTIONS)[number], DurationRange>>;
 
-export type ResolvedOptions = Required<Omit<ToniqOptions, 'store'>> & { store: AdminJobStore | undefined };
+export type ResolvedOptions = Required<Omit<ToniqOptions, 'store' | 'tls'>> & {
+  store: AdminJobStore | undefined;
+  tls: RedisTlsOptions | undefined;
+};
 
 export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
@@ -144,6 +158,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   if (unknown) throw new InvalidOptionsError(unknown);
   const resolved: ResolvedOptions = {
     redisUrl: options.redisUrl ?? DEFAULT_REDIS_URL,
+    tls: copyTlsOptions(options.tls),
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     workers: options.workers ?? [],
     logger: options.logger ?? consoleLogger(),
@@ -171,6 +186,13 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
     );
   }
   if (typeof resolved.redisUrl === 'string') databaseOfUrl(resolved.redisUrl); // a database must be a number
+  // Checked on the option as given: copyTlsOptions keeps the known options only.
+  const tlsProblem = tlsOptionsProblem(
+    'createToniq',
+    options.tls,
+    typeof resolved.redisUrl === 'string' ? resolved.redisUrl : undefined,
+  );
+  if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
   keysFor(resolved.keyPrefix); // throws a clear error for a prefix that cannot be used
   if (!['background', 'inline', 'manual'].includes(resolved.mode)) {
     throw new InvalidOptionsError(
