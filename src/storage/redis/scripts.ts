@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { DamagedKeyError } from '../../errors.js';
+import { scriptErrorOf } from './script-results.js';
 
 /**
  * Every script starts with lua/lib/guards.lua (expect_types: its keys' types are checked before
@@ -58,31 +58,9 @@ export function defineScripts(redis: Redis): ScriptedRedis {
       const call = scripted[command]!.bind(redis);
       scripted[command] = (...args) =>
         call(...args).catch((error: unknown) => {
-          throw damagedKeyOf(error) ?? error;
+          throw scriptErrorOf(error);
         });
     }
   }
   return redis as ScriptedRedis;
-}
-
-/**
- * The DamagedKeyError an error reply of Redis stands for, or undefined: a script's refusal
- * (TONIQ_DAMAGED_KEY <key> holds a <type>, expected a <type>), or WRONGTYPE from a command
- * whose first argument is the key.
- */
-export function damagedKeyOf(error: unknown): DamagedKeyError | undefined {
-  if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
-  const refusal = /^TONIQ_DAMAGED_KEY (.+) holds an? (\w+), expected an? (\w+)/.exec(error.message);
-  if (refusal) {
-    return new DamagedKeyError(refusal[1]!, `it holds a ${refusal[2]} where toniq keeps a ${refusal[3]}`, {
-      cause: error,
-    });
-  }
-  const key = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
-  if (error.message.startsWith('WRONGTYPE') && typeof key === 'string') {
-    return new DamagedKeyError(key, 'it holds a value of another type than toniq keeps there', {
-      cause: error,
-    });
-  }
-  return undefined;
 }
