@@ -117,8 +117,13 @@ export class RedisRefusedError extends ToniqError {
 /**
  * What an error reply of Redis means and what to do, or undefined when `error` is not an error
  * reply (a lost connection, a timeout). Matched on the reply's first word, which Redis keeps stable.
+ * A RedisRequestError of code TONIQ_REDIS_REFUSED is described by the reply it wraps.
  */
 export function describeRedisRefusal(error: unknown): string | undefined {
+  // The store wraps a refusal it explains into RedisRequestError: describe the reply it wraps.
+  if (error instanceof RedisRequestError && error.code === 'TONIQ_REDIS_REFUSED') {
+    return describeRedisRefusal(error.cause);
+  }
   if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
   const reply = error.message.replace(/ script: \w+, on @user_script:\d+\.?$/, '');
   const [word = ''] = reply.split(' ', 1);

@@ -8,7 +8,7 @@
  * 3. Keeps finished jobs it could not remove (Redis away) and removes them once Redis is back
  *    (finish-queue.ts).
  * 4. Keeps the process's heartbeat from a worker thread (keepalive.ts), and carries messages
- *    between processes over pub/sub on a second connection.
+ *    between processes over pub/sub on a second connection (messages.ts).
  * 5. Answers the admin's reads (admin-reads.ts). Replies are checked in replies.ts, script
  *    statuses mapped in script-results.ts, Redis's errors in redis-errors.ts.
  */
@@ -35,6 +35,7 @@ import { AdminReads, SCRIPT_BATCH } from './admin-reads.js';
 import { checkServer, connectRedis } from './connection.js';
 import { FinishQueue } from './finish-queue.js';
 import { endProcess, keepAlive, placeholderJson, startKeepaliveThread } from './keepalive.js';
+import { channelOf, subscribeToMessages } from './messages.js';
 import { asRequest } from './redis-errors.js';
 import { jobsFound, pairs, read, scoreOf, timeOfScore } from './replies.js';
 import { statusOf } from './script-results.js';
@@ -365,25 +366,11 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async publish(processId: string | null, message: StoreMessage): Promise<void> {
-    const channel = processId === null ? this.#keys.processStoppedChannel : this.#keys.wakeChannel(processId);
-    await this.#client.publish(channel, JSON.stringify(message));
+    await this.#client.publish(channelOf(this.#keys, processId), JSON.stringify(message));
   }
 
   async subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {
-    const subscriber = this.#client.duplicate({ lazyConnect: true, enableOfflineQueue: true });
-    subscriber.on('error', () => {
-      // The main connection reports outages; ioredis resubscribes after reconnecting.
-    });
-    subscriber.on('message', (_channel: string, text: string) => {
-      try {
-        onMessage(JSON.parse(text) as StoreMessage);
-      } catch {
-        // Not ours; ignore.
-      }
-    });
-    await subscriber.connect();
-    await subscriber.subscribe(this.#keys.wakeChannel(processId), this.#keys.processStoppedChannel);
-    this.#subscriber = subscriber;
+    this.#subscriber = await subscribeToMessages(this.#client, this.#keys, processId, onMessage);
   }
 
   async recordStats(
