@@ -192,8 +192,8 @@ export class RedisRequestError extends ToniqError {
       code,
       code === 'TONIQ_REDIS_REFUSED'
         ? `Redis refused ${request}: ${describeRedisRefusal(options.cause)}`
-        : `Redis is not reachable (${options.cause.message}): the connection to it is down and toniq is ` +
-            'reconnecting. Try again in a moment (the admin UI does by itself); check that the Redis server is running.',
+        : `Redis is not reachable for ${request} (${options.cause.message}): the connection to it is down and ` +
+            'toniq is reconnecting. Check that the Redis server is running; try again once it is back.',
       options,
     );
   }
