@@ -38,6 +38,7 @@ export {
   NotStartedError,
   RanUnpersistedError,
   RedisRefusedError,
+  RedisRequestError,
   RedisUnavailableError,
   RedisUnreachableError,
   RetryStrategyError,
