@@ -110,6 +110,8 @@ export class RedisUnreachableError extends ToniqError {
  * - `client-certificate`: the server asks for a client certificate and refused this one (or none);
  * - `server-speaks-tls`: a redis:// URL, but the port speaks TLS only;
  * - `server-speaks-plain`: a rediss:// URL, but the port does not speak TLS;
+ * - `bad-option`: the tls option itself cannot be used (a key that does not belong to its
+ *   certificate, text that is not PEM);
  * - `handshake`: the TLS handshake failed otherwise.
  */
 export type RedisTlsProblem =
@@ -119,29 +121,33 @@ export type RedisTlsProblem =
   | 'client-certificate'
   | 'server-speaks-tls'
   | 'server-speaks-plain'
+  | 'bad-option'
   | 'handshake';
 
-const TLS_PROBLEMS: Record<RedisTlsProblem, (host: string) => string> = {
-  untrusted: () =>
+const TLS_PROBLEMS: Record<RedisTlsProblem, string> = {
+  untrusted:
     "Redis's TLS certificate is not signed by a CA this process trusts. It is a certificate problem, not a " +
     "network one: pass the CA that signed the server's certificate (for a self-signed server, its certificate) " +
     "as the tls option, tls: { ca: readFileSync('redis-ca.crt') } (the CLI: --tls-ca <file>).",
-  'wrong-name': (host) =>
-    `Redis's TLS certificate is not for the host "${host}". It is a certificate problem, not a network one: ` +
-    'connect by a name the certificate holds, or set tls.servername to it.',
-  expired: () =>
+  'wrong-name':
+    "Redis's TLS certificate is not for the name connected to (the URL's host, or tls.servername). It is a " +
+    'certificate problem, not a network one: connect by a name the certificate holds, or set tls.servername to it.',
+  expired:
     "Redis's TLS certificate has expired or is not valid yet. It is a certificate problem, not a network one: " +
     "renew the server's certificate (or check this machine's clock).",
-  'client-certificate': () =>
+  'client-certificate':
     "Redis refused this client's TLS certificate, or asked for one and got none (tls-auth-clients). Pass a " +
     'client certificate signed by a CA the server trusts, tls: { cert, key } (the CLI: --tls-cert <file> --tls-key <file>).',
-  'server-speaks-tls': () =>
+  'server-speaks-tls':
     'The URL starts with redis:// (no TLS), but this port speaks TLS only. Use a rediss:// URL ' +
     '(and tls: { ca } when its certificate is signed by a private CA).',
-  'server-speaks-plain': () =>
+  'server-speaks-plain':
     'The URL starts with rediss:// (TLS), but the server at this port does not speak TLS. Use a redis:// URL, ' +
     "or the server's TLS port (tls-port in redis.conf).",
-  handshake: () =>
+  'bad-option':
+    'The tls option cannot be used as given: check that tls.cert and tls.key belong together, that ca, cert ' +
+    'and key are PEM text, and the passphrase of an encrypted key.',
+  handshake:
     "The TLS handshake with Redis failed. Check that the port is the server's TLS port (tls-port) and that the " +
     'server and node share a TLS version and cipher.',
 };
@@ -155,17 +161,15 @@ export class RedisTlsError extends ToniqError {
   readonly problem: RedisTlsProblem;
   constructor(url: string, problem: RedisTlsProblem, options: { cause: unknown }) {
     const cause = options.cause as { message?: unknown; code?: unknown } | undefined;
-    const detail = [cause?.message, cause?.code]
-      .filter((part) => typeof part === 'string' && part)
-      .join(', ');
-    let host = '';
-    try {
-      host = new URL(url).hostname;
-    } catch {}
+    // OpenSSL's messages carry its internal codes and source file; its reason is the part to show.
+    const message = typeof cause?.message === 'string' ? cause.message.trim() : '';
+    const reason = /^[0-9A-F]*:?error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(message)?.[1] ?? message;
+    const code = typeof cause?.code === 'string' && !reason.includes(cause.code) ? cause.code : '';
+    const detail = [reason, code].filter(Boolean).join(', ');
     super(
       'TONIQ_REDIS_TLS',
       `toniq could not connect to Redis at ${maskRedisUrl(url)} over TLS${detail ? ` (${detail})` : ''}. ` +
-        TLS_PROBLEMS[problem](host),
+        TLS_PROBLEMS[problem],
       options,
     );
     this.problem = problem;

@@ -39,6 +39,7 @@ export {
   RanUnpersistedError,
   RedisRefusedError,
   RedisRequestError,
+  RedisTlsError,
   RedisUnavailableError,
   RedisUnreachableError,
   RetryStrategyError,

@@ -109,6 +109,7 @@ export class Toniq {
       o.store ??
       new RedisStore({
         redisUrl: o.redisUrl,
+        tls: o.tls,
         keyPrefix: o.keyPrefix,
         logger: o.logger,
         commandTimeout: o.enqueueTimeout,

@@ -11,7 +11,7 @@
  * that registers the job's worker, otherwise to a live process that does: through that process's
  * delayed jobs (due at once, the store's one retry verb, as toniq.retry) and a wake-up message.
  */
-import { CannotRetryError, InvalidArgumentsError } from '../errors.js';
+import { CannotRetryError, InvalidArgumentsError, InvalidOptionsError } from '../errors.js';
 import { encodeRecord, type JobRecord, retryRecordOf, workerOfRecord } from '../job/job-record.js';
 import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
@@ -20,6 +20,7 @@ import type { StoredJob } from '../storage/job-store.js';
 import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
 import { openAdminStore } from '../storage/redis/open-admin-store.js';
 import { DEFAULT_REDIS_URL } from '../storage/redis/redis-url.js';
+import { copyTlsOptions, type RedisTlsOptions, tlsOptionsProblem } from '../tls-options.js';
 import type {
   ActionResult,
   ActionSource,
@@ -61,6 +62,13 @@ export interface ConnectAdminOptions {
    * Default: `process.env.REDIS_URL`, else `'redis://127.0.0.1:6379/0'`.
    */
   redisUrl?: string | (() => string | Promise<string>);
+  /**
+   * TLS settings for a rediss:// URL, as createToniq's `tls`: the CA that signed the server's
+   * certificate, a client certificate, the server name. Refused with a redis:// URL. Default:
+   * none, so a rediss:// URL trusts node's default CAs.
+   * @example { redisUrl: 'rediss://redis.internal:6380/0', tls: { ca: readFileSync('redis-ca.crt') } }
+   */
+  tls?: RedisTlsOptions;
   /** The key prefix the apps use. Default: `'toniq'`. */
   keyPrefix?: string;
   /** Where admin actions and warnings are logged. Default: a console logger. */
@@ -72,14 +80,23 @@ export interface ConnectAdminOptions {
 /**
  * Connects an admin to Redis without starting a toniq process: for the CLI, `toniq ui`, or an app
  * that serves the admin UI apart from the processes that run jobs. Rejects with
- * RedisUnreachableError when Redis cannot be reached. Call `close()` when done.
+ * RedisUnreachableError when Redis cannot be reached, RedisTlsError when TLS fails (a certificate
+ * not trusted, TLS on one side only). Call `close()` when done.
  *
  * @example const admin = await connectAdmin({ redisUrl: process.env.REDIS_URL, keyPrefix: 'myapp' })
  */
 export async function connectAdmin(options: ConnectAdminOptions = {}): Promise<Admin> {
   const logger = options.logger ?? consoleLogger();
+  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const tlsProblem = tlsOptionsProblem(
+    'connectAdmin',
+    options.tls,
+    typeof redisUrl === 'string' ? redisUrl : undefined,
+  );
+  if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
   const { store, warnings } = await openAdminStore({
-    redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisUrl,
+    tls: copyTlsOptions(options.tls),
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     logger,
     commandTimeout: 5000,

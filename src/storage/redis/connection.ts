@@ -1,6 +1,6 @@
 /**
  * The store's connection to Redis: opens it (refusing to start with a clear error when Redis is
- * unreachable or refuses the database), logs an outage once and the reconnection once, and checks
+ * unreachable, refuses the database, or TLS fails: see tls-diagnosis.ts), logs an outage once and the reconnection once, and checks
  * at start that Redis will not evict toniq's keys. Kept apart from the store's verbs, which only
  * need a connected client.
  */
@@ -8,8 +8,10 @@ import { Redis } from 'ioredis';
 import { maskRedisUrl, RedisRefusedError, RedisUnreachableError } from '../../errors.js';
 import { OnceUntilReset } from '../../log-once.js';
 import type { Logger } from '../../logger.js';
+import type { RedisTlsOptions } from '../../tls-options.js';
 import { databaseOfUrl } from './redis-url.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
+import { tlsErrorOf } from './tls-diagnosis.js';
 
 /**
  * How long to wait before trying Redis again after the n-th failure in a row (n from 0): ioredis's
@@ -23,6 +25,8 @@ export function retryBackoff(failures: number): number {
 
 export interface ConnectOptions {
   url: string;
+  /** ioredis's `tls`, for every connection made from this one (duplicate()) too. */
+  tls: RedisTlsOptions | undefined;
   logger: Logger;
   /** How long connecting may take, and how long a command may take, in ms. */
   commandTimeout: number;
@@ -32,11 +36,16 @@ export interface ConnectOptions {
   onReconnected: () => void;
 }
 
-/** Connects to Redis with toniq's scripts defined; rejects with RedisUnreachableError or RedisRefusedError. */
+/**
+ * Connects to Redis with toniq's scripts defined; rejects with RedisUnreachableError,
+ * RedisTlsError or RedisRefusedError.
+ */
 export async function connectRedis(options: ConnectOptions): Promise<ScriptedRedis> {
   const { url, logger, commandTimeout } = options;
   const database = databaseOfUrl(url);
   const redis = new Redis(url, {
+    // Only when given: ioredis turns TLS on for a rediss:// URL by itself, with node's default CAs.
+    ...(options.tls ? { tls: options.tls } : {}),
     lazyConnect: true,
     // Fail fast while disconnected instead of queueing: enqueue must answer within a bounded time.
     enableOfflineQueue: false,
@@ -70,8 +79,11 @@ export async function connectRedis(options: ConnectOptions): Promise<ScriptedRed
   try {
     await redis.connect();
   } catch (error) {
+    // connect() rejects at the first failure, and disconnect() ends ioredis's retries: a refused
+    // certificate is not retried for ever.
     redis.disconnect();
-    throw new RedisUnreachableError(url, { cause: lastError ?? error });
+    const cause = lastError ?? error;
+    throw (await tlsErrorOf(url, options.tls, cause)) ?? new RedisUnreachableError(url, { cause });
   }
   outage.reset();
   if (database !== 0) {

@@ -9,11 +9,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
+import type { RedisTlsOptions } from '../../tls-options.js';
 import { statusOf } from './script-results.js';
 import { defineScripts } from './scripts.js';
 
 export interface KeepaliveThreadData {
   url: string;
+  /** The store's tls option, cloned into this thread (hence data only: see tls-options.ts). */
+  tls: RedisTlsOptions | undefined;
   processesKey: string;
   heartbeatKey: string;
   processId: string;
@@ -29,6 +32,7 @@ const data = workerData as KeepaliveThreadData;
 const progress = new BigInt64Array(data.progress);
 const redis = defineScripts(
   new Redis(data.url, {
+    ...(data.tls ? { tls: data.tls } : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: Math.max(data.interval, 1000),

@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describeRedisRefusal, RedisRefusedError } from '../../errors.js';
+import type { RedisTlsOptions } from '../../tls-options.js';
 import type { Keepalive, KeepaliveCallbacks, KeepaliveTiming, ProcessInfo } from '../job-store.js';
 import type { Keys } from '../keys.js';
 import type { KeepaliveThreadData } from './keepalive-thread.js';
@@ -64,6 +65,7 @@ export async function endProcess(redis: ScriptedRedis, keys: Keys, processId: st
 
 export interface KeepaliveThreadOptions {
   url: string;
+  tls: RedisTlsOptions | undefined;
   keys: Keys;
   info: ProcessInfo;
   timing: KeepaliveTiming;
@@ -82,6 +84,7 @@ export function startKeepaliveThread(options: KeepaliveThreadOptions): Keepalive
   ticker.unref();
   const data: KeepaliveThreadData = {
     url: options.url,
+    tls: options.tls,
     processesKey: keys.processes,
     heartbeatKey: keys.heartbeat(info.id),
     processId: info.id,

@@ -4,12 +4,15 @@
  * the storage contract only, not on RedisStore.
  */
 import type { Logger } from '../../logger.js';
+import type { RedisTlsOptions } from '../../tls-options.js';
 import type { AdminJobStore } from '../admin-store.js';
 import { RedisStore } from './redis-store.js';
 
 export interface OpenAdminStoreOptions {
   /** A redis:// or rediss:// URL, or an async function that returns one. */
   redisUrl: string | (() => string | Promise<string>);
+  /** ioredis's `tls` (see RedisTlsOptions); refused with a redis:// URL. */
+  tls?: RedisTlsOptions;
   keyPrefix: string;
   logger: Logger;
   /** How long opening waits for Redis, and how long a command may take, in ms. */
@@ -18,7 +21,7 @@ export interface OpenAdminStoreOptions {
 
 /**
  * The opened store and the warnings about the server (nearly full, evicting keys). Rejects with
- * RedisUnreachableError or RedisRefusedError as the store's open does. The caller closes the store.
+ * RedisUnreachableError, RedisTlsError or RedisRefusedError as the store's open does. The caller closes the store.
  */
 export async function openAdminStore(
   options: OpenAdminStoreOptions,

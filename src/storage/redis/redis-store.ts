@@ -13,8 +13,9 @@
  *    statuses mapped in script-results.ts, Redis's errors in redis-errors.ts.
  */
 import type { Redis } from 'ioredis';
-import { DamagedKeyError, RedisUnreachableError } from '../../errors.js';
+import { DamagedKeyError, InvalidOptionsError, RedisUnreachableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { insecureTlsWarning, type RedisTlsOptions, tlsOptionsProblem } from '../../tls-options.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
   DelayedStoredJob,
@@ -45,6 +46,8 @@ import { WriteCoalescer } from './write-coalescer.js';
 export interface RedisStoreOptions {
   /** A redis:// or rediss:// URL, or an async function that returns one (awaited by open). */
   redisUrl: string | (() => string | Promise<string>);
+  /** ioredis's `tls` for every connection (the keepalive thread's too); refused with a redis:// URL. */
+  tls?: RedisTlsOptions;
   keyPrefix: string;
   logger: Logger;
   /** How long open() waits for Redis, and how long a command may take, in ms. */
@@ -88,8 +91,12 @@ export class RedisStore implements JobStore, AdminStore {
     } catch (error) {
       throw new RedisUnreachableError('(the URL provider function threw)', { cause: error });
     }
+    // createToniq and connectAdmin checked a URL given as a string; one from a function is known only now.
+    const tlsProblem = tlsOptionsProblem('toniq', this.#options.tls, this.#url);
+    if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
     this.#redis = await connectRedis({
       url: this.#url,
+      tls: this.#options.tls,
       logger,
       commandTimeout,
       inUse: () => this.#redis !== undefined && !this.#closed,
@@ -98,7 +105,8 @@ export class RedisStore implements JobStore, AdminStore {
         for (const listener of this.#reconnectListeners) listener();
       },
     });
-    return checkServer(this.#redis);
+    const insecure = insecureTlsWarning(this.#options.tls);
+    return [...(insecure ? [insecure] : []), ...(await checkServer(this.#redis))];
   }
 
   async close(): Promise<void> {
@@ -320,6 +328,7 @@ export class RedisStore implements JobStore, AdminStore {
   ): Promise<Keepalive> {
     return startKeepaliveThread({
       url: this.#url,
+      tls: this.#options.tls,
       keys: this.#keys,
       info,
       timing,
