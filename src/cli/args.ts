@@ -35,6 +35,21 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     description: 'the Redis to read (default: $REDIS_URL, else redis://127.0.0.1:6379/0)',
   },
   prefix: { type: 'string', placeholder: '<prefix>', description: "the app's keyPrefix (default: toniq)" },
+  'tls-ca': {
+    type: 'string',
+    placeholder: '<file>',
+    description: "with a rediss:// URL: trust the CA in this PEM file (default: node's CAs)",
+  },
+  'tls-cert': {
+    type: 'string',
+    placeholder: '<file>',
+    description: 'with a rediss:// URL: the client certificate (PEM) for a server that asks for one',
+  },
+  'tls-key': {
+    type: 'string',
+    placeholder: '<file>',
+    description: "the key (PEM) of --tls-cert's certificate",
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
   version: { type: 'boolean', description: "print toniq's version" },
 };
@@ -179,6 +194,10 @@ export const COMMANDS: readonly CommandSpec[] = [
 export interface GlobalValues {
   redisUrl: string | undefined;
   prefix: string | undefined;
+  /** The files of --tls-ca, --tls-cert and --tls-key, as given. */
+  tlsCa: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
 }
 
 export type ParsedCommandLine =
@@ -257,6 +276,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   const global: GlobalValues = {
     redisUrl: values['redis-url'] as string | undefined,
     prefix: values.prefix as string | undefined,
+    tlsCa: values['tls-ca'] as string | undefined,
+    tlsCert: values['tls-cert'] as string | undefined,
+    tlsKey: values['tls-key'] as string | undefined,
   };
   for (const key of Object.keys(GLOBAL_OPTIONS)) delete values[key];
   return { kind: 'run', command, global, values, positionals };
@@ -354,6 +376,7 @@ export function toolHelp(version: string): string {
     'Examples:',
     '  toniq stats',
     '  REDIS_URL=redis://redis.internal:6379/0 toniq failed --prefix billing',
+    '  toniq stats --redis-url rediss://redis.internal:6380/0 --tls-ca redis-ca.crt',
     '  toniq retry 01J2ZK7W5C3Q2N8V4T6R0M9XYZ',
     '  toniq delete --all --worker SendEmail',
     '  toniq ui --port 3000',

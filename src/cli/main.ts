@@ -5,14 +5,16 @@
  * usage error (unknown command or option, a bad value), with a pointer to the help. Messages are
  * one or two lines without a stack trace (TONIQ_DEBUG=1 adds it).
  */
+import { readFileSync } from 'node:fs';
 import { type Admin, connectAdmin } from '../admin/admin-api.js';
 import { describeRedisRefusal, maskRedisUrl, RedisUnreachableError, ToniqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { consoleLogger } from '../logger.js';
 import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
 import { DEFAULT_REDIS_URL } from '../storage/redis/redis-url.js';
+import type { RedisTlsOptions } from '../tls-options.js';
 import { TONIQ_VERSION } from '../version.js';
-import { type CommandSpec, commandHelp, parseCommandLine, toolHelp } from './args.js';
+import { type CommandSpec, commandHelp, type GlobalValues, parseCommandLine, toolHelp } from './args.js';
 import { CliError, UsageError } from './cli-errors.js';
 import {
   actionCommand,
@@ -59,6 +61,7 @@ export async function main(argv: readonly string[], context: CliContext = {}): P
     const { command, global, values, positionals } = parsed;
     redisUrl = global.redisUrl ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
     checkRedisUrl(redisUrl, global.redisUrl !== undefined ? '--redis-url' : 'REDIS_URL');
+    const tls = tlsOf(global, redisUrl);
     const keyPrefix = global.prefix ?? DEFAULT_KEY_PREFIX;
     const redisDescription = `Redis at ${maskRedisUrl(redisUrl)}, key prefix "${keyPrefix}"`;
     const input: CommandInput = { values, positionals, now: context.now ?? Date.now };
@@ -78,7 +81,12 @@ export async function main(argv: readonly string[], context: CliContext = {}): P
       logger = stderrLogger(io);
     }
 
-    const admin: Admin = await (context.connect ?? connectAdmin)({ redisUrl, keyPrefix, logger });
+    const admin: Admin = await (context.connect ?? connectAdmin)({
+      redisUrl,
+      keyPrefix,
+      logger,
+      ...(tls ? { tls } : {}),
+    });
     try {
       return await run(admin);
     } finally {
@@ -161,6 +169,48 @@ function checkRedisUrl(url: string, from: '--redis-url' | 'REDIS_URL'): void {
     );
   }
 }
+
+/**
+ * The tls option from --tls-ca, --tls-cert and --tls-key, read from their files; undefined when
+ * none is given (a rediss:// URL then trusts node's default CAs). There is no flag to skip the
+ * certificate check: a self-signed server's certificate can be passed as --tls-ca instead.
+ */
+function tlsOf(global: GlobalValues, redisUrl: string): RedisTlsOptions | undefined {
+  const given = (['tls-ca', 'tls-cert', 'tls-key'] as const).filter(
+    (flag) => global[FLAG_FIELDS[flag]] !== undefined,
+  );
+  if (!given.length) return undefined;
+  if (!redisUrl.startsWith('rediss://')) {
+    throw new UsageError(
+      `--${given[0]} is for a TLS connection, but the Redis URL ${maskRedisUrl(redisUrl)} starts with redis://. ` +
+        'Use a rediss:// URL (--redis-url rediss://host:6380/0).',
+    );
+  }
+  if ((global.tlsCert === undefined) !== (global.tlsKey === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together: the client certificate and its key.');
+  }
+  const read = (flag: keyof typeof FLAG_FIELDS): Buffer | undefined => {
+    const file = global[FLAG_FIELDS[flag]];
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'there is no such file' : (error as Error).message;
+      throw new UsageError(`Cannot read the file of --${flag}, "${file}": ${why}.`);
+    }
+  };
+  const tls: RedisTlsOptions = {};
+  const ca = read('tls-ca');
+  const cert = read('tls-cert');
+  const key = read('tls-key');
+  if (ca) tls.ca = ca;
+  if (cert) tls.cert = cert;
+  if (key) tls.key = key;
+  return tls;
+}
+
+const FLAG_FIELDS = { 'tls-ca': 'tlsCa', 'tls-cert': 'tlsCert', 'tls-key': 'tlsKey' } as const;
 
 /** "Cannot reach Redis at redis://127.0.0.1:6390 (connect ECONNREFUSED). Is it running? …" */
 export function cannotReach(redisUrl: string, cause: unknown): string {
