@@ -1,50 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defineWorker, type FailedJob, type Job, noRetry } from '../src/index.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 import { freePort } from './harness/redis-server.js';
+import { startUi, stopUi, toniqCli } from './harness/toniq-cli.js';
 
 const server = useRedis();
 const newToniq = toniqFactory(server);
 
-/** dist/test/cli.test.js → bin/toniq.js, which runs dist/src/cli/main.js. */
-const BIN = fileURLToPath(new URL('../../bin/toniq.js', import.meta.url));
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `toniq …` as a child process; rejects if it has not exited within `timeout` ms. */
-function toniqCli(
-  args: string[],
-  { env = {}, timeout = 20_000 }: { env?: Record<string, string | undefined>; timeout?: number } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, REDIS_URL: undefined, TONIQ_DEBUG: undefined, ...env }, timeout },
-      (error, stdout, stderr) => {
-        if (error && (error.killed || error.signal)) {
-          reject(
-            new Error(`toniq ${args.join(' ')} did not exit within ${timeout} ms:\n${stdout}\n${stderr}`),
-          );
-          return;
-        }
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
-      },
-    );
-  });
-}
 
 /** The arguments that point the CLI at this test's Redis and key prefix. */
 const at = (keyPrefix: string) => ['--redis-url', server.redis.url, '--prefix', keyPrefix];
@@ -518,55 +486,6 @@ describe('the toniq command line tool', () => {
     assert.equal(still.total, 1, 'the job stays in the failed list');
   });
 });
-
-interface RunningUi {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `toniq ui … --port 0` and resolves with its address once it has printed its greeting. */
-async function startUi(args: string[], env: Record<string, string> = {}): Promise<RunningUi> {
-  const child = spawn(process.execPath, [BIN, 'ui', '--port', '0', ...args], {
-    env: { ...process.env, REDIS_URL: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`toniq ui printed no address within 10 s:\n${stdout}\n${stderr}`));
-    }, 10_000);
-    const check = () => {
-      // The last line of its greeting: then it has printed the rest too.
-      const match = /^toniq admin UI at (http:\/\/\S+)$[\s\S]*^Press Ctrl\+C to stop\.$/m.exec(stdout);
-      if (!match) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      resolve(match[1]!);
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`toniq ui exited with ${code} before serving:\n${stdout}\n${stderr}`));
-    });
-  });
-  return { child, url, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function stopUi(ui: RunningUi, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  ui.child.kill(signal);
-  const timer = setTimeout(() => ui.child.kill('SIGKILL'), 5000);
-  const code = await ui.exited;
-  clearTimeout(timer);
-  return code;
-}
 
 describe('toniq ui', () => {
   it('serves the admin UI and its JSON API on 127.0.0.1 without a login, and stops on SIGTERM', async () => {

@@ -9,6 +9,8 @@ import { trapLogLine } from './traps.js';
 
 export interface ChildOptions {
   redisUrl: string;
+  /** For a rediss:// URL: the CA to trust (PEM text, as it travels to the child as JSON). */
+  tls?: { ca: string };
   keyPrefix: string;
   processId?: string;
   heartbeatInterval?: number;

@@ -14,7 +14,7 @@ import type { ChildOptions } from './child-processes.js';
 const config = JSON.parse(process.env.TONIQ_CHILD_CONFIG ?? '{}') as Omit<ChildOptions, 'hang'>;
 const hang = process.env.TONIQ_CHILD_HANG === '1';
 const send = (message: object) => process.send?.(message);
-const recorder = new Redis(config.redisUrl);
+const recorder = new Redis(config.redisUrl, { tls: config.tls });
 const runsKey = `{${config.keyPrefix}}:test-runs`;
 
 const record = defineWorker('Record', async (args: { label: string; ms?: number }) => {
@@ -25,9 +25,10 @@ const record = defineWorker('Record', async (args: { label: string; ms?: number 
 
 const log = (level: string) => (obj: object, msg: string) =>
   send({ type: 'log', level, msg, obj: { ...obj, err: undefined } });
-const { redisUrl, keyPrefix, ...timing } = config;
+const { redisUrl, tls, keyPrefix, ...timing } = config;
 const toniq = createToniq({
   redisUrl,
+  tls,
   keyPrefix,
   workers: [record],
   logger: { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') },
