@@ -17,6 +17,8 @@ import { createToniq, defineWorker, type Logger, type Toniq } from '../../src/in
 
 export interface ChaosWorkerConfig {
   redisUrl: string;
+  /** With --tls: the CA of the conductor's Redis (PEM text, as the config travels as JSON). */
+  tls?: { ca: string };
   keyPrefix: string;
   heartbeatInterval: number;
   deadAfter: number;
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
   const keys = chaosKeys(config.keyPrefix);
   // Waits through outages instead of failing the job: an outage is not the job's fault, and a
   // job that failed only to record itself would be retried, which is not what we measure.
-  const recorder = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const recorder = new Redis(config.redisUrl, { tls: config.tls, maxRetriesPerRequest: null });
   recorder.on('error', () => {});
 
   let processId = '';
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
 
   const toniq: Toniq = createToniq({
     redisUrl: config.redisUrl,
+    tls: config.tls,
     keyPrefix: config.keyPrefix,
     workers: [chaosJob],
     logger,

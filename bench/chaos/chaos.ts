@@ -1,7 +1,8 @@
 /**
  * The chaos check (`npm run chaos`): does every enqueued job run at least once while processes
  * and Redis are killed? The conductor:
- * 1. starts its own redis-server (appendonly, appendfsync always) on a free port, never 6379;
+ * 1. starts its own redis-server (appendonly, appendfsync always) on a free port, never 6379
+ *    (with --tls, speaking only TLS, and the workers trusting its CA through the tls option);
  * 2. starts N worker processes (chaos-worker.ts) and, at a steady rate, tells each which labels
  *    to enqueue; a job counts as enqueued only once its `enqueue` promise resolved, as reported
  *    by the worker;
@@ -33,6 +34,8 @@ interface Settings {
   /** How long to wait for the last jobs after the last enqueue, in ms. */
   drainDeadline: number;
   json: boolean;
+  /** Redis speaks only TLS, with a test CA (test/harness/redis-server.ts). */
+  tls: boolean;
   verbose: boolean;
   short: boolean;
 }
@@ -45,6 +48,7 @@ const USAGE = `Usage: npm run chaos -- [options]
   --redis-down MS      how long Redis stays down after its SIGKILL (default 3000)
   --drain-deadline MS  give up this long after the last enqueue (default 120000; 40000 with --short)
   --short              the CI version: 2000 jobs, under a minute
+  --tls                Redis speaks only TLS (rediss://); the workers pass its CA as tls: { ca }
   --json               print the result as JSON on stdout (progress goes to stderr;
                        use npm run --silent chaos -- --json to keep npm's lines out)
   --verbose            echo the workers' warnings and errors as they come`;
@@ -59,6 +63,7 @@ function parseArgs(argv: string[]): Settings {
     redisDown: 3000,
     drainDeadline: short ? 40_000 : 120_000,
     json: false,
+    tls: false,
     verbose: false,
     short,
   };
@@ -74,6 +79,7 @@ function parseArgs(argv: string[]): Settings {
     const [flag, inline] = argv[i]!.split('=', 2) as [string, string | undefined];
     if (flag === '--short') continue;
     if (flag === '--json') s.json = true;
+    else if (flag === '--tls') s.tls = true;
     else if (flag === '--verbose') s.verbose = true;
     else if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
@@ -218,7 +224,7 @@ class Conductor {
 
   async run(): Promise<number> {
     writeFileSync(this.#logFile, '');
-    this.#redis = await startRedis({ appendonly: true });
+    this.#redis = await startRedis({ appendonly: true, tls: this.#s.tls });
     try {
       return await this.#run();
     } finally {
@@ -239,7 +245,7 @@ class Conductor {
     this.#client = this.#redis.client();
     this.#progress(`testing toniq ${this.#source}`);
     this.#progress(
-      `redis-server on port ${this.#redis.port} (appendonly yes, appendfsync always); ${s.jobs} jobs, ` +
+      `redis-server on port ${this.#redis.port} (appendonly yes, appendfsync always${s.tls ? ', TLS only' : ''}); ${s.jobs} jobs, ` +
         `${s.processes} processes, a SIGKILL every ${s.killEvery} ms, enqueueing over ${s.enqueueFor} ms`,
     );
     this.#progress(
@@ -342,6 +348,7 @@ class Conductor {
     const generation = (previous?.generation ?? 0) + 1;
     const config: ChaosWorkerConfig = {
       redisUrl: this.#redis.url,
+      ...(this.#redis.certificates ? { tls: { ca: this.#redis.certificates.ca } } : {}),
       keyPrefix: KEY_PREFIX,
       ...TIMING,
       retryRefusedAfter: 500,
