@@ -22,7 +22,7 @@ describe('configuration', () => {
         assert.ok(error instanceof InvalidOptionsError);
         assert.equal(error.code, 'TONIQ_INVALID_OPTIONS');
         assert.match(error.message, /unknown option "redisURL"/);
-        assert.match(error.message, /Known options: redisUrl, keyPrefix, workers/);
+        assert.match(error.message, /Known options: redisUrl, tls, keyPrefix, workers/);
         return true;
       },
     );
