@@ -13,7 +13,7 @@ import {
   useRedis,
 } from './harness/fixtures.js';
 import { startRedis } from './harness/redis-server.js';
-import { toniqCli } from './harness/toniq-cli.js';
+import { startUi, stopUi, toniqCli } from './harness/toniq-cli.js';
 
 // The file's server speaks only TLS (`--port 0`): whatever reaches it went over TLS.
 const server = useRedis({ tls: true });
@@ -347,5 +347,29 @@ describe('connectAdmin and the CLI over TLS', () => {
       plain.stderr,
       /--tls-ca is for a TLS connection, but the Redis URL .* starts with redis:\/\//,
     );
+  });
+
+  it('toniq ui serves the stats of a Redis over TLS with --tls-ca', async () => {
+    const keyPrefix = randomPrefix();
+    const toniq = await newToniq({ ...withCa(), keyPrefix });
+    const ui = await startUi([
+      '--redis-url',
+      server.redis.url,
+      '--prefix',
+      keyPrefix,
+      '--tls-ca',
+      certificates().caFile,
+    ]);
+    try {
+      const stats = await fetch(new URL('api/stats', ui.url));
+      assert.equal(stats.status, 200);
+      const body = (await stats.json()) as { processes: { id: string }[] };
+      assert.deepEqual(
+        body.processes.map((p) => p.id),
+        [toniq.processId],
+      );
+    } finally {
+      assert.equal(await stopUi(ui), 0, ui.stderr());
+    }
   });
 });
