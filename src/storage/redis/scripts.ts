@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { scriptErrorOf } from './script-results.js';
+import { scriptErrorOf } from './redis-errors.js';
 
 /**
  * Every script starts with lua/lib/guards.lua (expect_types: its keys' types are checked before
