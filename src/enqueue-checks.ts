@@ -32,13 +32,17 @@ export function checkEnqueueOptions(
   worker: Worker<any> | undefined,
   now: number,
 ): CheckedEnqueueOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+  // The common case, without options: no object or key list made per job.
+  if (options === undefined) {
+    return { delayFor: 0, persist: worker ? checkPersist(worker.options.persist, 0) : 'before-run' };
+  }
+  if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentsError(
       'options',
       `enqueue's options must be an object like { delayFor: 1000 }, got ${String(options)}.`,
     );
   }
-  const given = (options ?? {}) as { delayFor?: unknown; persist?: unknown };
+  const given = options as { delayFor?: unknown; persist?: unknown };
   const unknown = unknownKeys(given, KNOWN_ENQUEUE_OPTIONS)[0];
   if (unknown !== undefined) {
     throw new InvalidArgumentsError(
