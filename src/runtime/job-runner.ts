@@ -19,16 +19,19 @@ import {
   jobOf,
   nextAttemptRecord,
   quarantineRecord,
+  workerVersionOf,
 } from '../job/job-record.js';
+import { migrateArgs } from '../job/migrations.js';
 import { askRetryStrategy, type RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
 import { clearLongTimeout, type LongTimeout, type LoopWatch, setLongTimeout } from '../timers.js';
-import type { Worker } from '../worker.js';
+import { versionOf, type Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { DelayedJobsTimer } from './delayed-jobs-timer.js';
 import { DEFAULT_WARN_AFTER, jobLogger, logFailedJob, logTakenOver, SlowJobWarnings } from './job-logs.js';
+import type { NewerVersionJobs } from './newer-version-jobs.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
 import { reportOf } from './process-report.js';
 import { IdleSignal, untilStored } from './runner-waits.js';
@@ -44,6 +47,8 @@ export interface JobRunnerOptions {
   loopWatch?: LoopWatch;
   events: ToniqEventEmitter;
   now: () => number;
+  /** Holds and hands over the jobs stored by a newer version of their worker than this process runs. */
+  newerVersionJobs: NewerVersionJobs;
   /** Told when a retry was scheduled, so that it wakes for it. */
   delayedJobs: Pick<DelayedJobsTimer, 'notify'>;
 }
@@ -103,12 +108,12 @@ export class JobRunner {
 
   /** Whether a job is running, waiting, or has its outcome being written here. */
   isKnown(id: string): boolean {
-    return this.#active.has(id) || this.#settling.has(id);
+    return this.#active.has(id) || this.#settling.has(id) || this.#o.newerVersionJobs.has(id);
   }
 
   /** What this process runs and holds waiting now, per worker (for the admin UI). */
   report(): ProcessReport {
-    return reportOf(this.#running.values(), this.#limiters);
+    return reportOf(this.#running.values(), this.#limiters, this.#o.newerVersionJobs.report());
   }
 
   /** How many jobs finished and failed since the last call. */
@@ -152,6 +157,12 @@ export class JobRunner {
         false,
       );
     }
+    if (workerVersionOf(record) > versionOf(worker)) {
+      // Stored by a newer version of the worker: its arguments may not be what perform expects.
+      this.#active.delete(record.id);
+      this.#o.newerVersionJobs.hold(record, workerVersionOf(record));
+      return Promise.resolve({ ok: false, error: new Error('stored by a newer worker version') });
+    }
     const retryable = options.retryable ?? true;
     const limiter = this.#limiters.get(worker.name);
     if (!limiter) return this.#start(worker, record, retryable);
@@ -174,20 +185,34 @@ export class JobRunner {
     });
   }
 
-  /** Decodes the arguments (a copy for the worker) and makes the attempt. */
+  /**
+   * Decodes the arguments (a copy for the worker), brings them up to the worker's version, and
+   * makes the attempt. A migration that throws fails the attempt like the worker would.
+   */
   #start(worker: Worker<any>, record: JobRecord, retryable: boolean): Promise<Outcome> {
-    let job: Job;
+    const { codec, processId } = this.#o;
+    let args: unknown;
     try {
-      job = jobOf(record, this.#o.codec.decode(record.args), this.#o.processId);
+      args = codec.decode(record.args);
     } catch (error) {
       return this.#settle(
         record,
-        jobOf(record, undefined, this.#o.processId),
+        jobOf(record, undefined, processId),
         { ok: false, error: error as Error },
         false,
       );
     }
-    return this.#attempt(worker, record, job, retryable);
+    try {
+      args = migrateArgs(worker, args, workerVersionOf(record));
+    } catch (error) {
+      return this.#settle(
+        record,
+        jobOf(record, args, processId),
+        { ok: false, error: error as Error },
+        retryable,
+      );
+    }
+    return this.#attempt(worker, record, jobOf(record, args, processId), retryable);
   }
 
   /**
@@ -421,6 +446,7 @@ export class JobRunner {
    */
   stop(): { abandoned: number; lost: number } {
     this.#stopped = true;
+    this.#o.newerVersionJobs.stop();
     this.#slowJobs.stop();
     let lostNow = this.#waitingInMemory;
     for (const id of this.#running.keys()) if (!this.#active.has(id) || this.#unpersisted.has(id)) lostNow++;

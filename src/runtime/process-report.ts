@@ -9,6 +9,7 @@ import type { Attempt } from './perform-job.js';
 export function reportOf(
   running: Iterable<Attempt>,
   limiters: ReadonlyMap<string, ConcurrencyLimiter>,
+  newerVersionIds?: Record<string, number>,
 ): ProcessReport {
   // Keyed by worker names: a null prototype, so that a worker named "__proto__" is a key like any other.
   const workers: ProcessReport['workers'] = Object.create(null);
@@ -26,5 +27,7 @@ export function reportOf(
     counts.waiting = limiter.waiting;
     workers[name] = counts;
   }
-  return { workers, limitedWorkers: [...limiters.keys()], runningIds };
+  const report: ProcessReport = { workers, limitedWorkers: [...limiters.keys()], runningIds };
+  if (newerVersionIds) report.newerVersionIds = newerVersionIds;
+  return report;
 }
