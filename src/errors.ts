@@ -118,8 +118,13 @@ export class RedisRefusedError extends ToniqError {
 /**
  * What an error reply of Redis means and what to do, or undefined when `error` is not an error
  * reply (a lost connection, a timeout). Matched on the reply's first word, which Redis keeps stable.
+ * A RedisRequestError of code TONIQ_REDIS_REFUSED is described by the reply it wraps.
  */
 export function describeRedisRefusal(error: unknown): string | undefined {
+  // The store wraps a refusal it explains into RedisRequestError: describe the reply it wraps.
+  if (error instanceof RedisRequestError && error.code === 'TONIQ_REDIS_REFUSED') {
+    return describeRedisRefusal(error.cause);
+  }
   if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
   const reply = error.message.replace(/ script: \w+, on @user_script:\d+\.?$/, '');
   const [word = ''] = reply.split(' ', 1);
@@ -136,22 +141,6 @@ export function isKnownRedisRefusal(error: unknown): boolean {
   return Object.hasOwn(REFUSAL_HINTS, error.message.split(' ', 1)[0] ?? '');
 }
 
-/**
- * Whether `error` says the connection to Redis is down or too slow (ioredis's own errors for a
- * closed connection, a command timeout or retries given up, or a socket error code), rather than
- * something Redis answered. ioredis throws these as plain Errors, so they are matched by name,
- * code and its fixed messages.
- */
-export function isRedisConnectionLoss(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) ||
-    IOREDIS_CONNECTION_MESSAGES.has(error.message)
-  );
-}
-
 const REFUSAL_HINTS: Record<string, string> = {
   OOM: "Redis is out of memory (maxmemory) and refuses writes: free memory, raise maxmemory, or delete keys you don't need.",
   WRONGTYPE:
@@ -163,23 +152,6 @@ const REFUSAL_HINTS: Record<string, string> = {
   MISCONF: 'Redis cannot persist to disk and refuses writes: see its log (stop-writes-on-bgsave-error).',
   LOADING: 'Redis is loading its data set after a restart: try again in a moment.',
 };
-
-const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
-const IOREDIS_CONNECTION_MESSAGES = new Set([
-  'Connection is closed.',
-  'Command timed out',
-  "Stream isn't writeable and enableOfflineQueue options is false",
-]);
 
 /** Redis did not answer a write in time (it is down, restarting or overloaded). Nothing partial is left behind. */
 export class RedisUnavailableError extends ToniqError {
@@ -199,6 +171,30 @@ export class RedisUnavailableError extends ToniqError {
       `Could not ${action}: ${what}. ` +
         `The job was not enqueued and nothing of it is left in Redis; enqueue it again once Redis ` +
         (refusal ? 'accepts writes again.' : 'is back (toniq reconnects by itself).'),
+      options,
+    );
+  }
+}
+
+/**
+ * Redis could not answer a request of the admin (web UI, JSON API, CLI) or a read of jobs: the
+ * connection is down or too slow (`code` TONIQ_REDIS_UNAVAILABLE), or Redis refused the command
+ * and said why (TONIQ_REDIS_REFUSED: out of memory, no permission, a read-only replica, …). The
+ * store wraps ioredis's errors into this, so that callers match on `code`, not on messages.
+ * Nothing was changed by the failed command; the Redis error is `cause`.
+ */
+export class RedisRequestError extends ToniqError {
+  constructor(
+    code: 'TONIQ_REDIS_UNAVAILABLE' | 'TONIQ_REDIS_REFUSED',
+    request: string,
+    options: { cause: Error },
+  ) {
+    super(
+      code,
+      code === 'TONIQ_REDIS_REFUSED'
+        ? `Redis refused ${request}: ${describeRedisRefusal(options.cause)}`
+        : `Redis is not reachable for ${request} (${options.cause.message}): the connection to it is down and ` +
+            'toniq is reconnecting. Check that the Redis server is running; try again once it is back.',
       options,
     );
   }

@@ -39,6 +39,7 @@ export {
   NotStartedError,
   RanUnpersistedError,
   RedisRefusedError,
+  RedisRequestError,
   RedisUnavailableError,
   RedisUnreachableError,
   RetryStrategyError,

@@ -18,7 +18,7 @@ import { consoleLogger, type Logger } from '../logger.js';
 import type { AdminJobStore, JobPlace, StoreOverview } from '../storage/admin-store.js';
 import type { StoredJob } from '../storage/job-store.js';
 import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
-import { RedisStore } from '../storage/redis/redis-store.js';
+import { openAdminStore } from '../storage/redis/open-admin-store.js';
 import { DEFAULT_REDIS_URL } from '../storage/redis/redis-url.js';
 import type {
   ActionResult,
@@ -78,13 +78,12 @@ export interface ConnectAdminOptions {
  */
 export async function connectAdmin(options: ConnectAdminOptions = {}): Promise<Admin> {
   const logger = options.logger ?? consoleLogger();
-  const store = new RedisStore({
+  const { store, warnings } = await openAdminStore({
     redisUrl: options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     logger,
     commandTimeout: 5000,
   });
-  const warnings = await store.open();
   for (const warning of warnings) logger.warn({}, warning);
   return new Admin({
     store,

@@ -84,12 +84,27 @@ export interface Keepalive {
 
 export type StoreMessage = { type: 'wake' } | { type: 'process-stopped'; processId: string };
 
+/** A takeover that happened: the dead process's jobs are the taker's now. */
 export interface TakeoverResult {
+  readonly status: 'taken-over';
   /** Jobs to run now, moved to the taker's jobs. */
   readonly jobs: StoredJob[];
   /** How many delayed jobs moved to the taker's delayed jobs. */
   readonly delayed: number;
 }
+
+/**
+ * A takeover that did not happen, and why; none is a fault, each is another process's move:
+ * - 'alive': the process's heartbeat has not lapsed;
+ * - 'same-process': the taker is the dead process itself;
+ * - 'taker-not-alive': the taker's own heartbeat lapsed, so it must not take jobs;
+ * - 'not-registered': already taken over (or never registered).
+ */
+export interface TakeoverSkipped {
+  readonly status: 'alive' | 'same-process' | 'taker-not-alive' | 'not-registered';
+}
+
+export type TakeoverOutcome = TakeoverResult | TakeoverSkipped;
 
 /** What a process reports of itself every second, for the admin UI. */
 export interface ProcessReport {
@@ -185,7 +200,7 @@ export interface JobStore {
    * Moves every job of a dead process to `takerId`, atomically, once. Null when the process is
    * not dead, already taken over, or the taker is not alive.
    */
-  takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null>;
+  takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome>;
   /**
    * Records why taking over a dead process failed, for the admin UI (listProcesses shows it on
    * the process until a takeover of it succeeds).

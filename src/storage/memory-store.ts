@@ -18,7 +18,7 @@ import type {
   StoredJob,
   StoreMessage,
   TakeoverError,
-  TakeoverResult,
+  TakeoverOutcome,
 } from './job-store.js';
 
 export class MemoryStore implements JobStore, AdminStore {
@@ -218,14 +218,12 @@ export class MemoryStore implements JobStore, AdminStore {
     this.#takeoverErrors.set(deadId, { ...error });
   }
 
-  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
-    if (
-      deadId === takerId ||
-      this.#isAlive(deadId) ||
-      !this.#isAlive(takerId) ||
-      !this.#processes.has(deadId)
-    )
-      return null;
+  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
+    // In the order take-over-process.lua checks.
+    if (deadId === takerId) return { status: 'same-process' };
+    if (this.#isAlive(deadId)) return { status: 'alive' };
+    if (!this.#isAlive(takerId)) return { status: 'taker-not-alive' };
+    if (!this.#processes.has(deadId)) return { status: 'not-registered' };
     const jobs = [...this.#jobsOf(deadId)].map(([id, record]) => ({ id, record }));
     const held = this.#jobsOf(takerId);
     for (const job of jobs) held.set(job.id, job.record);
@@ -237,7 +235,7 @@ export class MemoryStore implements JobStore, AdminStore {
     this.#processes.delete(deadId);
     this.#reports.delete(deadId);
     this.#takeoverErrors.delete(deadId);
-    return { jobs, delayed: dead.size };
+    return { status: 'taken-over', jobs, delayed: dead.size };
   }
 
   async publish(processId: string | null, message: StoreMessage): Promise<void> {

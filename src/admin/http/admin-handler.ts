@@ -13,23 +13,26 @@
  *    the client.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  describeRedisRefusal,
-  InvalidArgumentsError,
-  InvalidOptionsError,
-  isKnownRedisRefusal,
-  isRedisConnectionLoss,
-  ToniqError,
-} from '../../errors.js';
+import { InvalidArgumentsError, InvalidOptionsError, ToniqError } from '../../errors.js';
 import { unknownOptionsProblem } from '../../known-options.js';
 import { consoleLogger, type Logger } from '../../logger.js';
 import { TONIQ_VERSION } from '../../version.js';
 import type { Admin } from '../admin-api.js';
-import { type ActionTarget, JOB_STATES, type JobState } from '../admin-types.js';
+import { JOB_STATES, type JobState } from '../admin-types.js';
 import { type AdminAuth, checkAuth } from './auth.js';
 import { CSRF_HEADER, checkCsrf, csrfToken } from './csrf.js';
+import {
+  decodePathSegment,
+  HttpError,
+  idsOf,
+  intParam,
+  type MountedRequest,
+  parseUrl,
+  readJsonBody,
+  targetOf,
+} from './request-input.js';
+import { assetFor, assetText, errorJson, escapeHtml, send, sendAsset, sendJson } from './responses.js';
 
 export type { AdminAuth } from './auth.js';
 
@@ -58,23 +61,6 @@ export interface AdminHandlerOptions {
 
 /** A node:http request handler; Express may pass `next`, which gets nothing: every request under the mount is answered. */
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, next?: unknown) => void;
-
-const MAX_BODY = 1024 * 1024;
-
-/** Express and Fastify (when the app passes it along) may have read the body already. */
-type MountedRequest = IncomingMessage & { originalUrl?: string; baseUrl?: string; body?: unknown };
-
-/** An answer the handler chose (a 4xx): its message is meant for the client. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Makes the admin handler. `admin` may be a function, so that a handler made before toniq starts
@@ -287,67 +273,6 @@ const ACTIONS: Record<string, 'retry' | 'delete' | 'run-now'> = {
   '/api/jobs/run-now': 'run-now',
 };
 
-interface Asset {
-  file: string;
-  type: string;
-}
-
-const ASSET_TYPES: Record<string, string> = {
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-};
-
-/** `/assets/<file>` for each script and stylesheet of the UI (the page's ES modules import each other). */
-let assets: Record<string, Asset> | undefined;
-function assetFor(path: string): Asset | undefined {
-  if (!assets) {
-    assets = {};
-    for (const file of readdirSync(new URL('../ui/', import.meta.url))) {
-      const match = /^[a-z0-9-]+\.(js|css)$/.exec(file);
-      if (match) assets[`/assets/${file}`] = { file, type: ASSET_TYPES[match[1]!]! };
-    }
-  }
-  return Object.hasOwn(assets, path) ? assets[path] : undefined;
-}
-
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-  'x-frame-options': 'DENY',
-};
-
-const assetCache = new Map<string, string>();
-function assetText(file: string): string {
-  let text = assetCache.get(file);
-  if (text === undefined) {
-    text = readFileSync(new URL(`../ui/${file}`, import.meta.url), 'utf8');
-    assetCache.set(file, text);
-  }
-  return text;
-}
-
-function sendAsset(res: ServerResponse, asset: Asset): void {
-  send(res, 200, { 'content-type': asset.type, 'cache-control': 'no-cache' }, assetText(asset.file));
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  send(res, status, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(body));
-}
-
-/** Every response goes out here, so that each one (a 401, a 404, a redirect) has the security headers. */
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void {
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'cache-control': 'no-store',
-    ...(body !== undefined && { 'content-type': 'application/json; charset=utf-8' }),
-    ...headers,
-  });
-  res.end(body);
-}
-
 interface Answer {
   status: number;
   code: string;
@@ -358,8 +283,9 @@ interface Answer {
 }
 
 /**
- * What to answer for an error, decided in this one place: the handler's own 4xx answers, bad
- * arguments (400), toniq not started or Redis down or refusing (503, saying what Redis said), and
+ * What to answer for an error, decided in this one place by its `code`: the handler's own 4xx
+ * answers, bad arguments (400), toniq not started or Redis down or refusing (503, saying what Redis
+ * said: the store wraps Redis's errors into toniq's, see storage/redis/redis-errors.ts), and
  * anything else as a 500 that names a reference into the log and nothing of the error itself.
  */
 function answerFor(error: unknown): Answer {
@@ -370,22 +296,6 @@ function answerFor(error: unknown): Answer {
     return { status: 400, code: error.code, message: error.message };
   if (error instanceof ToniqError && UNAVAILABLE_CODES.has(error.code)) {
     return { status: 503, code: error.code, message: error.message };
-  }
-  if (isRedisConnectionLoss(error)) {
-    return {
-      status: 503,
-      code: 'TONIQ_REDIS_UNAVAILABLE',
-      message:
-        `Redis is not reachable (${(error as Error).message}): the connection to it is down and toniq is ` +
-        'reconnecting. The page tries again by itself; check that the Redis server is running.',
-    };
-  }
-  if (isKnownRedisRefusal(error)) {
-    return {
-      status: 503,
-      code: 'TONIQ_REDIS_REFUSED',
-      message: `Redis refused the admin's request: ${describeRedisRefusal(error)}`,
-    };
   }
   const reference = randomBytes(6).toString('hex');
   return {
@@ -409,91 +319,3 @@ const UNAVAILABLE_CODES = new Set<string>([
 ]);
 
 /** The request's URL; one that cannot be parsed is the client's mistake (400). */
-function parseUrl(text: string | undefined): URL {
-  try {
-    return new URL(text ?? '/', 'http://admin.invalid');
-  } catch {
-    throw new HttpError(400, 'BAD_REQUEST', 'The request URL cannot be parsed.');
-  }
-}
-
-/** A path segment's text; a malformed percent-encoding is the client's mistake (400), not ours. */
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpError(
-      400,
-      'BAD_REQUEST',
-      `The path segment "${segment}" is not valid percent-encoding (UTF-8). Encode the id with encodeURIComponent.`,
-    );
-  }
-}
-
-function errorJson(code: string, message: string): string {
-  return JSON.stringify({ error: { code, message } });
-}
-
-function intParam(url: URL, name: string, fallback: number): number {
-  const text = url.searchParams.get(name);
-  if (text === null || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value))
-    throw new HttpError(400, 'BAD_REQUEST', `${name} must be a whole number, got "${text}".`);
-  return value;
-}
-
-async function readJsonBody(req: MountedRequest): Promise<unknown> {
-  if (req.body !== undefined && !(Buffer.isBuffer(req.body) && !req.body.length)) {
-    if (typeof req.body === 'string' || Buffer.isBuffer(req.body)) return parseJson(String(req.body));
-    return req.body;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'TOO_LARGE', 'The request body is over 1 MB.');
-    chunks.push(chunk as Buffer);
-  }
-  return parseJson(Buffer.concat(chunks).toString('utf8'));
-}
-
-function parseJson(text: string): unknown {
-  if (!text.trim()) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(
-      400,
-      'BAD_REQUEST',
-      'The request body is not JSON. Send a JSON object like { "ids": ["…"] }.',
-    );
-  }
-}
-
-function idsOf(body: unknown): string[] {
-  const ids = (body as { ids?: unknown })?.ids;
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
-    throw new HttpError(400, 'BAD_REQUEST', 'Send { "ids": ["…"] } with the ids of the jobs.');
-  }
-  return ids;
-}
-
-function targetOf(body: unknown): ActionTarget {
-  const b = body as { ids?: unknown; all?: unknown; worker?: unknown; search?: unknown };
-  if (b?.all === true) {
-    return {
-      all: true,
-      worker: typeof b.worker === 'string' && b.worker ? b.worker : undefined,
-      search: typeof b.search === 'string' && b.search ? b.search : undefined,
-    };
-  }
-  return { ids: idsOf(body) };
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}

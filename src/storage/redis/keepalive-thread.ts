@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
+import { statusOf } from './script-results.js';
 import { defineScripts } from './scripts.js';
 
 export interface KeepaliveThreadData {
@@ -50,7 +51,7 @@ async function beat(): Promise<void> {
     return;
   }
   try {
-    const wasTakenOver = await redis.keepAlive(
+    const reply = await redis.keepAlive(
       data.processesKey,
       data.heartbeatKey,
       data.processId,
@@ -60,7 +61,7 @@ async function beat(): Promise<void> {
     );
     if (state !== 'ok') post({ type: 'recovered' });
     state = 'ok';
-    if (wasTakenOver === 1) post({ type: 'taken-over' });
+    if (statusOf('keepAlive', reply) === 'registered-again') post({ type: 'taken-over' });
   } catch (error) {
     if (state !== 'error') post({ type: 'error', message: (error as Error).message });
     state = 'error';

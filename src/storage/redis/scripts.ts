@@ -4,22 +4,24 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { DamagedKeyError } from '../../errors.js';
+import { scriptErrorOf } from './redis-errors.js';
 
 /**
  * Every script starts with lua/lib/guards.lua (expect_types: its keys' types are checked before
- * its first write, as Redis keeps the writes made before an error). `counts`: the script keeps
- * the per-worker counts, with the helpers of lua/lib/job-counts.lua.
+ * its first write, as Redis keeps the writes made before an error). `libs`: the other helpers it
+ * is prepended with, in order: 'job-counts' (the per-worker counts) and 'job-moves' (the steps of
+ * moving a job between places that several scripts share; it needs job-counts).
  */
+const MOVES = ['job-counts', 'job-moves'];
 const SCRIPTS = {
   addJobs: { file: 'add-jobs.lua', keys: 2 },
-  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 4, counts: true },
-  removeDelayedJobs: { file: 'remove-delayed-jobs.lua', keys: 3, counts: true },
-  scheduleRetry: { file: 'schedule-retry.lua', keys: 4, counts: true },
-  takeDueJobs: { file: 'take-due-jobs.lua', keys: 4, counts: true },
-  failJob: { file: 'fail-job.lua', keys: 4, counts: true },
-  retryFailedJobs: { file: 'retry-failed-jobs.lua', keys: 6, counts: true },
-  deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 3, counts: true },
+  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 4, libs: MOVES },
+  removeDelayedJobs: { file: 'remove-delayed-jobs.lua', keys: 3, libs: MOVES },
+  scheduleRetry: { file: 'schedule-retry.lua', keys: 4, libs: MOVES },
+  takeDueJobs: { file: 'take-due-jobs.lua', keys: 4, libs: MOVES },
+  failJob: { file: 'fail-job.lua', keys: 4, libs: MOVES },
+  retryFailedJobs: { file: 'retry-failed-jobs.lua', keys: 6, libs: MOVES },
+  deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 3, libs: MOVES },
   makeDelayedJobsDue: { file: 'make-delayed-jobs-due.lua', keys: 1 },
   keepAlive: { file: 'keep-alive.lua', keys: 2 },
   takeOverProcess: { file: 'take-over-process.lua', keys: 10 },
@@ -49,7 +51,7 @@ function source(file: string): string {
 
 export function defineScripts(redis: Redis): ScriptedRedis {
   for (const [name, script] of Object.entries(SCRIPTS)) {
-    const libs = ['lib/guards.lua', ...('counts' in script ? ['lib/job-counts.lua'] : [])];
+    const libs = ['guards', ...('libs' in script ? script.libs : [])].map((lib) => `lib/${lib}.lua`);
     const lua = [...libs, script.file].map(source).join('\n');
     redis.defineCommand(name, { numberOfKeys: script.keys, lua });
     // A script's refusal of a damaged key (lib/guards.lua) becomes a DamagedKeyError naming it.
@@ -58,31 +60,9 @@ export function defineScripts(redis: Redis): ScriptedRedis {
       const call = scripted[command]!.bind(redis);
       scripted[command] = (...args) =>
         call(...args).catch((error: unknown) => {
-          throw damagedKeyOf(error) ?? error;
+          throw scriptErrorOf(error);
         });
     }
   }
   return redis as ScriptedRedis;
-}
-
-/**
- * The DamagedKeyError an error reply of Redis stands for, or undefined: a script's refusal
- * (TONIQ_DAMAGED_KEY <key> holds a <type>, expected a <type>), or WRONGTYPE from a command
- * whose first argument is the key.
- */
-export function damagedKeyOf(error: unknown): DamagedKeyError | undefined {
-  if (!(error instanceof Error) || error.name !== 'ReplyError') return undefined;
-  const refusal = /^TONIQ_DAMAGED_KEY (.+) holds an? (\w+), expected an? (\w+)/.exec(error.message);
-  if (refusal) {
-    return new DamagedKeyError(refusal[1]!, `it holds a ${refusal[2]} where toniq keeps a ${refusal[3]}`, {
-      cause: error,
-    });
-  }
-  const key = (error as { command?: { args?: unknown[] } }).command?.args?.[0];
-  if (error.message.startsWith('WRONGTYPE') && typeof key === 'string') {
-    return new DamagedKeyError(key, 'it holds a value of another type than toniq keeps there', {
-      cause: error,
-    });
-  }
-  return undefined;
 }

@@ -14,10 +14,7 @@ for i = 5, #ARGV, 3 do expect_score(ARGV[i]) end
 redis.call('HSETNX', KEYS[3], ARGV[1], ARGV[2])
 local counts = {}
 for i = 3, #ARGV, 3 do
-  if redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then
-    tally(counts, 'delayed', ARGV[i + 1], 1)
-  end
-  redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i])
+  put_job(KEYS[2], KEYS[1], ARGV[i], ARGV[i + 1], ARGV[i + 2], counts, 'delayed')
 end
 write_counts(KEYS[4], counts)
 return (#ARGV - 2) / 3

@@ -10,12 +10,8 @@ local removed = {}
 local counts = {}
 for i = 1, #ARGV do
   local id = ARGV[i]
-  local old = redis.call('HGET', KEYS[1], id)
+  local old = take_failed_job(KEYS[1], id, counts)
   local indexed = redis.call('ZREM', KEYS[2], id)
-  if old then
-    tally(counts, 'failed', old, -1)
-    redis.call('HDEL', KEYS[1], id)
-  end
   if old or indexed == 1 then removed[#removed + 1] = id end
 end
 write_counts(KEYS[3], counts)

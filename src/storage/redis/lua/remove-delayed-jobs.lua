@@ -8,11 +8,7 @@ expect_types({ 'zset', 'hash' })
 local counts = {}
 local removed = 0
 for i = 1, #ARGV do
-  local record = redis.call('HGET', KEYS[2], ARGV[i])
-  redis.call('ZREM', KEYS[1], ARGV[i])
-  if record then
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    tally(counts, 'delayed', record, -1)
+  if take_delayed_job(KEYS[1], KEYS[2], ARGV[i], counts) then
     removed = removed + 1
   end
 end

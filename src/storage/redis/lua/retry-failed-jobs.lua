@@ -16,11 +16,8 @@ local moved = {}
 local counts = {}
 for i = 3, #ARGV, 2 do
   local id, fresh = ARGV[i], ARGV[i + 1]
-  local old = redis.call('HGET', KEYS[1], id)
-  if old then
-    tally(counts, 'failed', old, -1)
+  if take_failed_job(KEYS[1], id, counts) then
     tally(counts, 'delayed', fresh, 1)
-    redis.call('HDEL', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
     redis.call('HSET', KEYS[4], id, fresh)
     redis.call('ZADD', KEYS[3], 0, id)

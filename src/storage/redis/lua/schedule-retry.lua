@@ -8,16 +8,7 @@
 -- KEYS[3] delayed-jobs hash of the process
 -- KEYS[4] counts hash
 -- ARGV[1] job id, ARGV[2] new record, ARGV[3] due ms
--- Returns 1 when moved, 0 when the process no longer holds the job.
+-- Returns 1 when moved, 0 when the process no longer holds the job (move_held_job, lib/job-moves.lua).
 expect_types({ 'hash', 'zset', 'hash' })
 expect_score(ARGV[3])
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
-  return 0
-end
-local counts = {}
-if redis.call('HSET', KEYS[3], ARGV[1], ARGV[2]) == 1 then
-  tally(counts, 'delayed', ARGV[2], 1)
-end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-write_counts(KEYS[4], counts)
-return 1
+return move_held_job(KEYS[1], ARGV[1], ARGV[2], KEYS[3], KEYS[2], ARGV[3], KEYS[4], 'delayed')

@@ -13,12 +13,9 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 local result = {}
 local counts = {}
 for _, id in ipairs(ids) do
-  local record = redis.call('HGET', KEYS[2], id)
-  redis.call('ZREM', KEYS[1], id)
+  local record = take_delayed_job(KEYS[1], KEYS[2], id, counts)
   if record then
-    redis.call('HDEL', KEYS[2], id)
     redis.call('HSET', KEYS[3], id, record)
-    tally(counts, 'delayed', record, -1)
     result[#result + 1] = id
     result[#result + 1] = record
   end

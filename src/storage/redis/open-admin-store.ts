@@ -1,0 +1,29 @@
+/**
+ * Opens a Redis store for an admin that runs without a toniq process (connectAdmin: the CLI,
+ * `toniq ui`, an app serving the admin apart from its workers), so that the admin API depends on
+ * the storage contract only, not on RedisStore.
+ */
+import type { Logger } from '../../logger.js';
+import type { AdminJobStore } from '../admin-store.js';
+import { RedisStore } from './redis-store.js';
+
+export interface OpenAdminStoreOptions {
+  /** A redis:// or rediss:// URL, or an async function that returns one. */
+  redisUrl: string | (() => string | Promise<string>);
+  keyPrefix: string;
+  logger: Logger;
+  /** How long opening waits for Redis, and how long a command may take, in ms. */
+  commandTimeout: number;
+}
+
+/**
+ * The opened store and the warnings about the server (nearly full, evicting keys). Rejects with
+ * RedisUnreachableError or RedisRefusedError as the store's open does. The caller closes the store.
+ */
+export async function openAdminStore(
+  options: OpenAdminStoreOptions,
+): Promise<{ store: AdminJobStore; warnings: string[] }> {
+  const store = new RedisStore(options);
+  const warnings = await store.open();
+  return { store, warnings };
+}
