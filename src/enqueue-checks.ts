@@ -138,6 +138,8 @@ export function newJob<Args>(
     attempt: 1,
     createdAt: now,
   };
+  // Absent for version 1: the records of workers without versions stay as they always were.
+  if (versionOf(worker) > 1) record.workerVersion = versionOf(worker);
   return { record, bytes: encodeRecord(record), job: jobOf(record, value as Args, processId) };
 }
 

@@ -58,7 +58,8 @@ describe('source layout', () => {
     const long = files.filter((file) => {
       const text = readFileSync(file, 'utf8');
       const header = text.slice(0, text.indexOf('*/') + 2);
-      return text.split('\n').length > MAX_LINES && !header.includes(`longer than ${MAX_LINES} lines`);
+      const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0); // as wc -l counts
+      return lines > MAX_LINES && !header.includes(`longer than ${MAX_LINES} lines`);
     });
     assert.deepEqual(long.map(name), []);
   });

@@ -136,6 +136,11 @@ export function jobOf<Args>(record: JobRecord, args: Args, processId: string): J
   };
 }
 
+/** What is kept of a job that failed on `processId` (its own) with `error` after `job.attempt` attempts. */
+export function toFailedInfo(job: Job<unknown>, error: unknown, failedAt: number): FailedInfo {
+  return { error: toJobError(error), attempts: job.attempt, failedAt, processId: job.processId };
+}
+
 /** A job in the failed list as the app sees it (failedJobs(), the failed event). */
 export function failedJobOf<Args>(job: Job<Args>, failed: FailedInfo): FailedJob<Args> {
   return {

@@ -6,6 +6,8 @@
  */
 import { MigrationError } from '../errors.js';
 import type { Worker } from '../worker.js';
+import { type JobRecord, workerVersionOf } from './job-record.js';
+import type { ArgumentCodec } from './serialization.js';
 
 export function migrateArgs(worker: Worker<any>, args: unknown, fromVersion: number): unknown {
   const current = worker.options.version ?? 1;
@@ -32,4 +34,27 @@ export function migrateArgs(worker: Worker<any>, args: unknown, fromVersion: num
     }
   }
   return value;
+}
+
+/**
+ * The worker's own copy of a stored job's arguments, at its current version. `error` when they
+ * cannot be made: arguments that cannot be decoded here (retrying cannot help), or a migration
+ * that failed (retried like any failure, as a fixed deploy may run it).
+ */
+export function argumentsFor(
+  codec: ArgumentCodec,
+  worker: Worker<any>,
+  record: JobRecord,
+): { args: unknown; error?: Error; retryable?: boolean } {
+  let args: unknown;
+  try {
+    args = codec.decode(record.args);
+  } catch (error) {
+    return { args: undefined, error: error as Error, retryable: false };
+  }
+  try {
+    return { args: migrateArgs(worker, args, workerVersionOf(record)) };
+  } catch (error) {
+    return { args, error: error as Error, retryable: true };
+  }
 }

@@ -19,9 +19,9 @@ import {
   jobOf,
   nextAttemptRecord,
   quarantineRecord,
-  workerVersionOf,
+  toFailedInfo,
 } from '../job/job-record.js';
-import { migrateArgs } from '../job/migrations.js';
+import { argumentsFor } from '../job/migrations.js';
 import { askRetryStrategy, type RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
@@ -64,6 +64,11 @@ export interface RunOptions {
 
 /** What run() returns when detached: the outcome is not known yet, and nobody asked for it. */
 const DETACHED: Promise<Outcome> = Promise.resolve({ ok: true });
+/** What run() returns for a job it holds for a process that runs a newer version of its worker. */
+const NOT_RUN: Promise<Outcome> = Promise.resolve({
+  ok: false,
+  error: new Error('stored by a newer worker version'),
+});
 
 export class JobRunner {
   readonly #o: JobRunnerOptions;
@@ -157,11 +162,10 @@ export class JobRunner {
         false,
       );
     }
-    if (workerVersionOf(record) > versionOf(worker)) {
-      // Stored by a newer version of the worker: its arguments may not be what perform expects.
+    // Stored by a newer version of the worker: its arguments may not be what perform expects.
+    if (this.#o.newerVersionJobs.holdIfNewer(record, versionOf(worker))) {
       this.#active.delete(record.id);
-      this.#o.newerVersionJobs.hold(record, workerVersionOf(record));
-      return Promise.resolve({ ok: false, error: new Error('stored by a newer worker version') });
+      return NOT_RUN;
     }
     const retryable = options.retryable ?? true;
     const limiter = this.#limiters.get(worker.name);
@@ -190,29 +194,10 @@ export class JobRunner {
    * makes the attempt. A migration that throws fails the attempt like the worker would.
    */
   #start(worker: Worker<any>, record: JobRecord, retryable: boolean): Promise<Outcome> {
-    const { codec, processId } = this.#o;
-    let args: unknown;
-    try {
-      args = codec.decode(record.args);
-    } catch (error) {
-      return this.#settle(
-        record,
-        jobOf(record, undefined, processId),
-        { ok: false, error: error as Error },
-        false,
-      );
-    }
-    try {
-      args = migrateArgs(worker, args, workerVersionOf(record));
-    } catch (error) {
-      return this.#settle(
-        record,
-        jobOf(record, args, processId),
-        { ok: false, error: error as Error },
-        retryable,
-      );
-    }
-    return this.#attempt(worker, record, jobOf(record, args, processId), retryable);
+    const { args, error, retryable: retryHelps } = argumentsFor(this.#o.codec, worker, record);
+    const job = jobOf(record, args, this.#o.processId);
+    if (error) return this.#settle(record, job, { ok: false, error }, retryable && retryHelps === true);
+    return this.#attempt(worker, record, job, retryable);
   }
 
   /**
@@ -342,7 +327,7 @@ export class JobRunner {
       this.#settling.delete(record.id);
       if (this.#unpersisted.has(record.id))
         return this.#settleInMemory(record, job, outcome, retryable, answer);
-      if (moved === false) this.#warnTakenOver(record);
+      if (moved === false) logTakenOver(this.#o.logger, record.id, record.worker);
       if (moved) {
         this.#o.delayedJobs.notify(dueAt);
         this.#emit('retrying', job, error, new Date(dueAt));
@@ -362,7 +347,7 @@ export class JobRunner {
     this.#settling.delete(record.id);
     if (this.#unpersisted.has(record.id))
       return this.#settleInMemory(record, job, outcome, retryable, answer);
-    if (moved === false) this.#warnTakenOver(record);
+    if (moved === false) logTakenOver(this.#o.logger, record.id, record.worker);
     if (moved) this.#reportFailure(job, error, failedAt);
     return outcome;
   }
@@ -376,13 +361,7 @@ export class JobRunner {
   #reportFailure(job: Job, error: Error, failedAt: number): void {
     this.#failedCount++;
     logFailedJob(this.#o.logger, job, error);
-    const failedJob = failedJobOf(job, {
-      error: toJobError(error),
-      attempts: job.attempt,
-      failedAt,
-      processId: job.processId,
-    });
-    this.#emit('failed', failedJob, error);
+    this.#emit('failed', failedJobOf(job, toFailedInfo(job, error, failedAt)), error);
   }
 
   async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {
@@ -420,10 +399,6 @@ export class JobRunner {
       loopWatch: this.#o.loopWatch,
       abandon: () => this.#stopped || (abandon?.() ?? false),
     });
-  }
-
-  #warnTakenOver(record: JobRecord): void {
-    logTakenOver(this.#o.logger, record.id, record.worker);
   }
 
   /** Made once: a closure per job would be garbage for every job that never logs. */

@@ -10,7 +10,7 @@
  * When this process stops, the jobs are handed over like any other held jobs, and the process
  * that gets them decides the same way.
  */
-import type { JobRecord } from '../job/job-record.js';
+import { type JobRecord, workerVersionOf } from '../job/job-record.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessStatus } from '../storage/job-store.js';
 import { type LoopWatch, redisRetryDelay } from '../timers.js';
@@ -49,17 +49,19 @@ export class NewerVersionJobs {
     return this.#waiting.has(id);
   }
 
-  /** Ids and versions of the jobs waiting here, for the process report. */
-  report(): Record<string, number> | undefined {
-    if (!this.#waiting.size) return undefined;
-    const ids: Record<string, number> = Object.create(null);
-    for (const [id, { version }] of this.#waiting) ids[id] = version;
-    return ids;
+  /** The jobs waiting here, for the process report. */
+  report(): Array<{ id: string; worker: string; version: number }> {
+    return [...this.#waiting].map(([id, { worker, version }]) => ({ id, worker, version }));
   }
 
-  /** Takes a held job stored by a newer version of its worker than this process runs. */
-  hold(record: JobRecord, version: number): void {
-    if (this.#stopped) return;
+  /**
+   * Takes a held job when it was stored by a newer version of its worker than `runs`, the one
+   * this process runs; returns whether it did (the runner then leaves the job alone).
+   */
+  holdIfNewer(record: JobRecord, runs: number): boolean {
+    const version = workerVersionOf(record);
+    if (version <= runs) return false;
+    if (this.#stopped) return true;
     this.#waiting.set(record.id, { worker: record.worker, version });
     const key = `${record.worker}@${version}`;
     if (!this.#logged.has(key)) {
@@ -73,6 +75,7 @@ export class NewerVersionJobs {
       );
     }
     this.#schedule(0);
+    return true;
   }
 
   stop(): void {
