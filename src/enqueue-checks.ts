@@ -11,7 +11,7 @@ import { encodeRecord, type JobRecord, jobOf } from './job/job-record.js';
 import type { ArgumentCodec, EncodedArgs } from './job/serialization.js';
 import { unknownKeys, unknownOptionsProblem } from './known-options.js';
 import { durationProblem, MAX_DATE_MS } from './timers.js';
-import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
+import { PERSIST_MODES, type PersistMode, versionOf, type Worker } from './worker.js';
 
 const KNOWN_ENQUEUE_OPTIONS = ['delayFor', 'persist'];
 
@@ -142,6 +142,8 @@ export function newJob<Args>(
     attempt: 1,
     createdAt: now,
   };
+  // Absent for version 1: the records of workers without versions stay as they always were.
+  if (versionOf(worker) > 1) record.workerVersion = versionOf(worker);
   return { record, bytes: encodeRecord(record), job: jobOf(record, value as Args, processId) };
 }
 

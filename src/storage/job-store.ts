@@ -29,6 +29,11 @@ export interface ProcessInfo {
   readonly version: string;
   /** The workers it registers (enqueueOn checks them). */
   readonly workers: readonly string[];
+  /**
+   * The version of each worker's arguments it runs, for workers above version 1 (a worker not
+   * listed runs version 1; so do all workers of a process from before versions existed).
+   */
+  readonly workerVersions?: Readonly<Record<string, number>>;
 }
 
 /** A registered process as the store sees it. */
@@ -112,9 +117,27 @@ export interface ProcessReport {
   limitedWorkers: string[];
   /** Ids of the running jobs of those workers (the held jobs of the others all run). */
   runningIds: string[];
+  /**
+   * Held jobs this process does not run because they were stored by a newer version of their
+   * worker than it runs: id → that version. They wait for a process that runs it.
+   */
+  newerVersionIds?: Record<string, number>;
+}
+
+export interface HandOverResult {
+  /** False when the target process is not alive: nothing was moved. */
+  targetAlive: boolean;
+  moved: string[];
+  gone: string[];
 }
 
 export interface JobStore {
+  /**
+   * Moves held jobs of `fromProcessId` into the delayed jobs of `toProcessId`, due at once, if
+   * that process is alive (else moves nothing). `gone`: ids no longer held by `fromProcessId`.
+   * The caller then wakes the process.
+   */
+  handOverJobs(fromProcessId: string, toProcessId: string, ids: readonly string[]): Promise<HandOverResult>;
   /** Connects; rejects with a clear error when storage is unreachable. Returns warnings to log. */
   open(): Promise<string[]>;
   close(): Promise<void>;

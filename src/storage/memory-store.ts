@@ -8,6 +8,7 @@ import { workerOfRecord } from '../job/job-record.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from './admin-store.js';
 import type {
   DelayedStoredJob,
+  HandOverResult,
   JobStore,
   Keepalive,
   KeepaliveCallbacks,
@@ -162,6 +163,29 @@ export class MemoryStore implements JobStore, AdminStore {
     const delayed = this.#delayedOf(processId);
     for (const job of moved) delayed.set(job.id, { record: job.record, dueAt: 0 });
     return moved.map((job) => job.id);
+  }
+
+  async handOverJobs(
+    fromProcessId: string,
+    toProcessId: string,
+    ids: readonly string[],
+  ): Promise<HandOverResult> {
+    if (!this.#isAlive(toProcessId)) return { targetAlive: false, moved: [], gone: [] };
+    const held = this.#jobsOf(fromProcessId);
+    const delayed = this.#delayedOf(toProcessId);
+    const moved: string[] = [];
+    const gone: string[] = [];
+    for (const id of ids) {
+      const record = held.get(id);
+      if (!record) {
+        gone.push(id);
+        continue;
+      }
+      held.delete(id);
+      delayed.set(id, { record, dueAt: 0 });
+      moved.push(id);
+    }
+    return { targetAlive: true, moved, gone };
   }
 
   async deleteFailedJobs(ids: readonly string[]): Promise<string[]> {

@@ -18,6 +18,7 @@ import type { Logger } from '../../logger.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
   DelayedStoredJob,
+  HandOverResult,
   JobStore,
   Keepalive,
   KeepaliveCallbacks,
@@ -291,6 +292,25 @@ export class RedisStore implements JobStore, AdminStore {
       moved.push(...reply);
     }
     return moved;
+  }
+
+  async handOverJobs(
+    fromProcessId: string,
+    toProcessId: string,
+    ids: readonly string[],
+  ): Promise<HandOverResult> {
+    const k = this.#keys;
+    const reply = (await this.#client.handOverJobs(
+      k.jobs(fromProcessId),
+      k.heartbeat(toProcessId),
+      k.delayed(toProcessId),
+      k.delayedJobs(toProcessId),
+      k.counts,
+      ...ids,
+    )) as [number, ...string[]];
+    const [alive, ...rest] = reply;
+    const split = rest.indexOf('');
+    return { targetAlive: alive === 1, moved: rest.slice(0, split), gone: rest.slice(split + 1) };
   }
 
   deleteFailedJobs(ids: readonly string[]): Promise<string[]> {

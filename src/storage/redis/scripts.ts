@@ -23,6 +23,7 @@ const SCRIPTS = {
   retryFailedJobs: { file: 'retry-failed-jobs.lua', keys: 6, libs: MOVES },
   deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 3, libs: MOVES },
   makeDelayedJobsDue: { file: 'make-delayed-jobs-due.lua', keys: 1 },
+  handOverJobs: { file: 'hand-over-jobs.lua', keys: 5, libs: MOVES },
   keepAlive: { file: 'keep-alive.lua', keys: 2 },
   takeOverProcess: { file: 'take-over-process.lua', keys: 10 },
   endProcess: { file: 'end-process.lua', keys: 4 },
