@@ -11,7 +11,7 @@ import { encodeRecord, type JobRecord, jobOf } from './job/job-record.js';
 import type { ArgumentCodec, EncodedArgs } from './job/serialization.js';
 import { unknownKeys, unknownOptionsProblem } from './known-options.js';
 import { durationProblem, MAX_DATE_MS } from './timers.js';
-import { PERSIST_MODES, type PersistMode, type Worker } from './worker.js';
+import { PERSIST_MODES, type PersistMode, versionOf, type Worker } from './worker.js';
 
 const KNOWN_ENQUEUE_OPTIONS = ['delayFor', 'persist'];
 
@@ -32,13 +32,17 @@ export function checkEnqueueOptions(
   worker: Worker<any> | undefined,
   now: number,
 ): CheckedEnqueueOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+  // The common case, without options: no object or key list made per job.
+  if (options === undefined) {
+    return { delayFor: 0, persist: worker ? checkPersist(worker.options.persist, 0) : 'before-run' };
+  }
+  if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentsError(
       'options',
       `enqueue's options must be an object like { delayFor: 1000 }, got ${String(options)}.`,
     );
   }
-  const given = (options ?? {}) as { delayFor?: unknown; persist?: unknown };
+  const given = options as { delayFor?: unknown; persist?: unknown };
   const unknown = unknownKeys(given, KNOWN_ENQUEUE_OPTIONS)[0];
   if (unknown !== undefined) {
     throw new InvalidArgumentsError(
@@ -138,6 +142,8 @@ export function newJob<Args>(
     attempt: 1,
     createdAt: now,
   };
+  // Absent for version 1: the records of workers without versions stay as they always were.
+  if (versionOf(worker) > 1) record.workerVersion = versionOf(worker);
   return { record, bytes: encodeRecord(record), job: jobOf(record, value as Args, processId) };
 }
 

@@ -21,7 +21,8 @@ export type ToniqErrorCode =
   | 'TONIQ_BAD_RETRY_STRATEGY'
   | 'TONIQ_RAN_UNPERSISTED'
   | 'TONIQ_DAMAGED_KEY'
-  | 'TONIQ_CANNOT_RETRY';
+  | 'TONIQ_CANNOT_RETRY'
+  | 'TONIQ_MIGRATION_FAILED';
 
 export class ToniqError extends Error {
   readonly code: ToniqErrorCode;
@@ -431,5 +432,28 @@ export class CannotRetryError extends ToniqError {
     );
     this.jobId = jobId;
     this.reason = reason;
+  }
+}
+
+/**
+ * A worker's `migrate` step threw (or returned a promise) while bringing a stored job's arguments
+ * from an older version up to the worker's current one. The attempt fails with this error and is
+ * retried like any failure; the stored arguments stay as they were, so a fixed migration can
+ * run them. The migration's own error is `cause`.
+ */
+export class MigrationError extends ToniqError {
+  readonly worker: string;
+  /** The version the failing step starts from (it makes fromVersion + 1). */
+  readonly fromVersion: number;
+  constructor(worker: string, fromVersion: number, problem: string, options?: { cause?: unknown }) {
+    super(
+      'TONIQ_MIGRATION_FAILED',
+      `Worker "${worker}": migrate[${fromVersion}] (version ${fromVersion} → ${fromVersion + 1} of its arguments) ${problem}. ` +
+        `The job's stored arguments are unchanged; fix the migration and the job runs again on its next retry ` +
+        `(or retry it from the failed list).`,
+      options,
+    );
+    this.worker = worker;
+    this.fromVersion = fromVersion;
   }
 }

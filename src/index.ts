@@ -34,6 +34,7 @@ export {
   InvalidOptionsError,
   JobNotFoundError,
   JobTimeoutError,
+  MigrationError,
   NoSuchProcessError,
   NotStartedError,
   RanUnpersistedError,

@@ -227,12 +227,19 @@ export class Toniq {
     ...[args, options]: EnqueueArgs<Args>
   ): Promise<Job<Args>> {
     const store = this.#requireStarted('enqueue a job anywhere');
-    const candidates = (await store.listProcesses()).filter(
+    const version = worker?.options?.version ?? 1;
+    const registering = (await store.listProcesses()).filter(
       (process) => process.heartbeatAge !== null && process.workers.includes(worker?.name),
+    );
+    // Only a process that runs the job's version (or a newer one) of the worker can read it.
+    const candidates = registering.filter(
+      (process) => (process.workerVersions?.[worker.name] ?? 1) >= version,
     );
     if (!candidates.length) {
       throw new NoSuchProcessError(
-        `Cannot enqueue a ${worker?.name} job anywhere: no live process registers that worker.`,
+        registering.length
+          ? `Cannot enqueue a ${worker?.name} job anywhere: the live processes that register that worker run an older version of it than ${version}.`
+          : `Cannot enqueue a ${worker?.name} job anywhere: no live process registers that worker.`,
       );
     }
     const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
@@ -365,7 +372,10 @@ export class Toniq {
     const counts = { finished: 0, failedAttempts: 0 };
     for (;;) {
       if (options.withDelayed) await store.takeAllDelayedJobs(this.#o.processId);
-      const held = await store.listJobs(this.#o.processId);
+      // Jobs stored by a newer worker version than this process runs wait for another process.
+      const held = (await store.listJobs(this.#o.processId)).filter(
+        (stored) => !this.#runtime!.runner.isKnown(stored.id),
+      );
       if (!held.length) return counts;
       const outcomes = await Promise.all(held.map((stored) => this.#runtime!.runner.run(stored)));
       for (const outcome of outcomes) outcome.ok ? counts.finished++ : counts.failedAttempts++;

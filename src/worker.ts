@@ -95,6 +95,24 @@ export interface WorkerOptions<Args> {
    * @example { schema: z.object({ to: z.string().email() }) }
    */
   schema?: StandardSchemaV1<Args>;
+  /**
+   * The version of this worker's arguments: a whole number ≥ 1, raised when their shape changes
+   * in a way old jobs cannot be read as. Every job stores the version it was enqueued with (jobs
+   * stored before versions existed count as 1); one stored with an older version runs through
+   * `migrate` before `perform` sees it. A process never runs a job stored with a newer version
+   * than its own: it hands it to a live process that runs that version, or holds it until one
+   * starts. Default: 1.
+   * @example { version: 2, migrate: { 1: (old: { to: string }) => ({ to: [old.to] }) } }
+   */
+  version?: number;
+  /**
+   * How stored arguments of older versions are brought up to date: `migrate[n]` turns version
+   * n's arguments into version n + 1's, and runs synchronously. Needs one step for each version
+   * from 1 to `version` − 1 (steps for versions no job is stored with any more may be dropped,
+   * with `version`'s lowest step then the oldest version it can read). Default: none.
+   * @example { version: 3, migrate: { 1: (v1) => ({ ...v1, locale: 'en' }), 2: (v2) => ({ to: [v2.to], locale: v2.locale }) } }
+   */
+  migrate?: Readonly<Record<number, (args: any) => unknown>>;
 }
 
 /** The handle returned by defineWorker. */
@@ -104,7 +122,16 @@ export interface Worker<Args = unknown> {
   readonly options: Readonly<WorkerOptions<Args>>;
 }
 
-const KNOWN_WORKER_OPTIONS = ['maxConcurrency', 'retry', 'timeout', 'warnAfter', 'schema', 'persist'];
+const KNOWN_WORKER_OPTIONS = [
+  'maxConcurrency',
+  'retry',
+  'timeout',
+  'warnAfter',
+  'schema',
+  'persist',
+  'version',
+  'migrate',
+];
 
 /**
  * Defines a worker. The name is stored with each job, so keep it stable across deploys.
@@ -162,5 +189,52 @@ export function defineWorker<Args = undefined>(
       `defineWorker('${name}'): schema must be a Standard Schema validator (zod, valibot, arktype).`,
     );
   }
-  return Object.freeze({ name, perform, options: Object.freeze({ ...options }) });
+  checkVersion(name, options.version, options.migrate);
+  const frozen = { ...options };
+  if (frozen.migrate) frozen.migrate = Object.freeze({ ...frozen.migrate });
+  return Object.freeze({ name, perform, options: Object.freeze(frozen) });
+}
+
+/** The version of a worker's arguments (1 when it sets none). */
+export function versionOf(worker: Worker<any>): number {
+  return worker.options.version ?? 1;
+}
+
+function checkVersion(name: string, version: unknown, migrate: unknown): void {
+  if (version !== undefined && !(Number.isSafeInteger(version) && (version as number) >= 1)) {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): version must be a whole number ≥ 1, got ${String(version)}.`,
+    );
+  }
+  if (migrate === undefined) return;
+  const current = (version as number | undefined) ?? 1;
+  if (typeof migrate !== 'object' || migrate === null) {
+    throw new InvalidOptionsError(
+      `defineWorker('${name}'): migrate must be an object of steps, like { 1: (v1) => v2 }, got ${String(migrate)}.`,
+    );
+  }
+  const steps = Object.keys(migrate).map(Number);
+  for (const [key, step] of Object.entries(migrate)) {
+    const from = Number(key);
+    if (!Number.isSafeInteger(from) || from < 1 || from >= current) {
+      throw new InvalidOptionsError(
+        `defineWorker('${name}'): migrate has a step "${key}", but steps are numbered by the version they start from, 1 to ${current - 1} (version is ${current}).`,
+      );
+    }
+    if (typeof step !== 'function') {
+      throw new InvalidOptionsError(
+        `defineWorker('${name}'): migrate[${key}] must be a function, got ${typeof step}.`,
+      );
+    }
+  }
+  // The steps must form one unbroken chain up to the current version: a gap would leave the
+  // versions below it with no way up.
+  const lowest = Math.min(...steps);
+  for (let from = lowest; from < current; from++) {
+    if (!steps.includes(from)) {
+      throw new InvalidOptionsError(
+        `defineWorker('${name}'): migrate has no step ${from} (version ${from} → ${from + 1}); the steps must run unbroken from ${lowest} to ${current - 1}.`,
+      );
+    }
+  }
 }

@@ -109,12 +109,13 @@ for (const [name, open] of stores) {
       assert.equal(gone.heartbeatAge, null, 'with no heartbeat it counts as dead');
       assert.deepEqual(gone.workers, []);
       const taken = await store.takeOverProcess('gone', 'live');
+      assert.deepEqual(taken.status === 'taken-over' && taken.jobs.map((job) => job.id), ['j1']);
+      assert.equal(taken.status === 'taken-over' && taken.delayed, 1);
       assert.deepEqual(
-        taken?.jobs.map((job) => job.id),
-        ['j1'],
+        await store.takeOverProcess('gone', 'live'),
+        { status: 'not-registered' },
+        'only once',
       );
-      assert.equal(taken?.delayed, 1);
-      assert.equal(await store.takeOverProcess('gone', 'live'), null, 'only once');
       // Had it lived, its next heartbeat would have told it that it had been taken over.
       await store.addJobs('paused', [{ id: 'j3', record: bytes('J3') }]);
       assert.equal(await store.keepAlive(info('paused'), 60_000), true);
@@ -128,14 +129,16 @@ for (const [name, open] of stores) {
       await store.keepAlive(info('b'), 60_000);
       await store.addJobs('b', [{ id: 'x', record: bytes('X') }]);
       await store.recordStats('b', { workers: {}, limitedWorkers: [], runningIds: ['x'] }, 0, 0, 0);
-      assert.equal(await store.takeOverProcess('b', 'a'), null, 'b is alive');
-      assert.equal(await store.takeOverProcess('a', 'a'), null, 'not from itself');
+      assert.deepEqual(await store.takeOverProcess('b', 'a'), { status: 'alive' }, 'b is alive');
+      assert.deepEqual(await store.takeOverProcess('a', 'a'), { status: 'same-process' }, 'not from itself');
       assert.equal(await store.endProcess('b'), true, 'b stops, leaving a job');
-      assert.equal(await store.takeOverProcess('b', 'nobody'), null, 'the taker must be alive');
       assert.deepEqual(
-        (await store.takeOverProcess('b', 'a'))?.jobs.map((job) => job.id),
-        ['x'],
+        await store.takeOverProcess('b', 'nobody'),
+        { status: 'taker-not-alive' },
+        'the taker must be alive',
       );
+      const taken = await store.takeOverProcess('b', 'a');
+      assert.deepEqual(taken.status === 'taken-over' && taken.jobs.map((job) => job.id), ['x']);
       assert.deepEqual(ids(await store.listJobs('a')), ['x']);
       // Its report went with it: a process registered again under its id reports afresh.
       await store.keepAlive(info('b'), 60_000);

@@ -115,6 +115,10 @@ export interface JobSummary {
   error?: { name: string; message: string };
   /** The arguments on one line, as util.inspect shows them, cut to 200 characters. */
   argsPreview: string;
+  /** The version of the worker's arguments the job was stored with (defineWorker's `version`; 1 when none). */
+  workerVersion: number;
+  /** Why the job is where it is, when that needs saying (a held job waiting for a newer worker version). */
+  note?: string;
 }
 
 /** One job with everything known about it. */

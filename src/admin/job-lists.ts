@@ -71,7 +71,7 @@ export class JobLists {
       let seen = 0;
       let full = false;
       await this.#scan(state, overview, worker, undefined, (entry, read) => {
-        if (seen++ >= offset) jobs.push(this.#summary(entry, read, state));
+        if (seen++ >= offset) jobs.push(this.#summary(entry, read, state, overview));
         full = jobs.length === limit;
         return !full;
       });
@@ -81,7 +81,7 @@ export class JobLists {
     // Otherwise every candidate is read, in chunks, to filter it; the total counts every match.
     let total = 0;
     await this.#scan(state, overview, worker, search, (entry, read) => {
-      if (total >= offset && jobs.length < limit) jobs.push(this.#summary(entry, read, state));
+      if (total >= offset && jobs.length < limit) jobs.push(this.#summary(entry, read, state, overview));
       total++;
       return true;
     });
@@ -147,7 +147,13 @@ export class JobLists {
       if (entry.place.kind === 'delayed') {
         entry.score = (await this.#store.dueTime(entry.processId, id)) ?? Infinity;
       }
-      return { jobs: [this.#summary(entry, read, state)], offset: 0, limit, total: 1, hasMore: false };
+      return {
+        jobs: [this.#summary(entry, read, state, overview)],
+        offset: 0,
+        limit,
+        total: 1,
+        hasMore: false,
+      };
     }
     return null;
   }
@@ -223,6 +229,7 @@ export class JobLists {
       return toDetail(codec, read, {
         state: this.#heldState(entry, read, overview),
         processId: entry.processId,
+        note: heldNote(entry, read, overview),
       });
     }
     return null;
@@ -282,12 +289,14 @@ export class JobLists {
   #heldState(entry: PlacedId & { processId: string }, read: ReadRecord, overview: StoreOverview): JobState {
     const reported = heldStates(overview).get(entry.processId);
     if (!reported) return 'waiting'; // its process is dead (or gone): the job waits for the takeover
+    if (Object.hasOwn(reported.newerVersionIds, entry.id)) return 'waiting';
     if (!reported.limitedWorkers.has(read.record.worker)) return 'running';
     return reported.runningIds.has(entry.id) ? 'running' : 'waiting';
   }
 
-  #summary(entry: Located, read: ReadRecord, state: JobState): JobSummary {
-    return toSummary(this.#codec, read, { state, processId: entry.processId, score: entry.score });
+  #summary(entry: Located, read: ReadRecord, state: JobState, overview?: StoreOverview): JobSummary {
+    const note = overview && entry.place.kind === 'held' ? heldNote(entry, read, overview) : undefined;
+    return toSummary(this.#codec, read, { state, processId: entry.processId, score: entry.score, note });
   }
 
   /** The ids of the failed jobs that pass the filters, newest failure first. */
@@ -309,6 +318,8 @@ function sortLocated(located: Located[]): Located[] {
 interface ReportedState {
   limitedWorkers: ReadonlySet<string>;
   runningIds: ReadonlySet<string>;
+  /** Held jobs it does not run: stored by a newer version of their worker (id → that version). */
+  newerVersionIds: Readonly<Record<string, number>>;
 }
 
 /** Per live process, its report as sets (made once per overview: a list may ask 100k times). */
@@ -322,11 +333,26 @@ function heldStates(overview: StoreOverview): Map<string, ReportedState> {
       states.set(process.id, {
         limitedWorkers: new Set(process.report?.limitedWorkers ?? []),
         runningIds: new Set(process.report?.runningIds ?? []),
+        newerVersionIds: process.report?.newerVersionIds ?? {},
       });
     }
     reportedStates.set(overview, states);
   }
   return states;
+}
+
+/** Why a held job does not run, when its process says it waits for a newer worker version. */
+function heldNote(
+  entry: PlacedId & { processId: string },
+  read: ReadRecord,
+  overview: StoreOverview,
+): string | undefined {
+  const version = heldStates(overview).get(entry.processId)?.newerVersionIds[entry.id];
+  if (version === undefined) return undefined;
+  return (
+    `Stored by version ${version} of worker ${read.record.worker}, newer than the one process ${entry.processId} runs: ` +
+    `it waits there for a live process that runs version ${version}, and is handed to one as soon as one is alive.`
+  );
 }
 
 function placeName(place: JobPlace): string {

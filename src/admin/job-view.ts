@@ -17,6 +17,8 @@ export interface RecordContext {
   processId: string;
   /** Delayed: due time (Infinity when kept until flushed); failed: failure time. */
   score?: number;
+  /** Why the job is where it is, when that needs saying. */
+  note?: string | undefined;
 }
 
 /** A record read for display; an unreadable record is shown as such rather than hidden. */
@@ -63,7 +65,9 @@ export function toSummary(codec: ArgumentCodec, read: ReadRecord, context: Recor
     // An unreadable record does not say when it was created.
     createdAt: read.unreadable ? null : new Date(record.createdAt),
     argsPreview: inspectArgs(codec, read, false),
+    workerVersion: record.workerVersion ?? 1,
   };
+  if (context.note) summary.note = context.note;
   if (context.state === 'delayed') {
     summary.dueAt =
       context.score === undefined || context.score === Infinity ? null : new Date(context.score);

@@ -5,7 +5,7 @@
  *   byte 0      0x02 (the version; older records start with 0xFF, the structured clone header)
  *   byte 1      how the arguments are stored: 'J' (JSON), 'V' (structured clone) or 'U' (undefined)
  *   bytes 2–5   length of the header, unsigned 32-bit big-endian
- *   header      JSON: id, worker, attempt, createdAt, hasClasses?, failed?
+ *   header      JSON: id, worker, attempt, createdAt, workerVersion?, hasClasses?, failed?
  *   rest        the arguments' bytes, exactly as ArgumentCodec made them
  * The arguments stay bytes until a worker needs them, so a retry or a failure rewrites the
  * header and copies the arguments' bytes untouched.
@@ -43,6 +43,11 @@ export interface JobRecord {
   /** Which try the job is on (1 for the first run). */
   attempt: number;
   createdAt: number;
+  /**
+   * The version of the worker's arguments the job was enqueued with (defineWorker's `version`);
+   * absent for version 1, so that records of workers without versions stay as they were.
+   */
+  workerVersion?: number;
   /** Set once the job is in the failed list. */
   failed?: FailedInfo;
 }
@@ -59,7 +64,7 @@ const workerJson = new Map<string, string>();
 
 export function encodeRecord(record: JobRecord): Buffer {
   let headerText: string;
-  if (!record.failed && !record.args.hasClasses) {
+  if (!record.failed && !record.args.hasClasses && !record.workerVersion) {
     // The common case, written directly: the same JSON as below, without building an object.
     let worker = workerJson.get(record.worker);
     if (worker === undefined) {
@@ -74,6 +79,7 @@ export function encodeRecord(record: JobRecord): Buffer {
       attempt: record.attempt,
       createdAt: record.createdAt,
     };
+    if (record.workerVersion && record.workerVersion > 1) header.workerVersion = record.workerVersion;
     if (record.args.hasClasses) header.hasClasses = true;
     if (record.failed) {
       const { raw, ...failed } = record.failed;
@@ -130,6 +136,11 @@ export function jobOf<Args>(record: JobRecord, args: Args, processId: string): J
   };
 }
 
+/** What is kept of a job that failed on `processId` (its own) with `error` after `job.attempt` attempts. */
+export function toFailedInfo(job: Job<unknown>, error: unknown, failedAt: number): FailedInfo {
+  return { error: toJobError(error), attempts: job.attempt, failedAt, processId: job.processId };
+}
+
 /** A job in the failed list as the app sees it (failedJobs(), the failed event). */
 export function failedJobOf<Args>(job: Job<Args>, failed: FailedInfo): FailedJob<Args> {
   return {
@@ -150,7 +161,7 @@ export function nextAttemptRecord(record: JobRecord): JobRecord {
 
 /** A failed job's record for running it again: same id, worker, arguments and creation time; attempt 1. */
 export function freshAttempt(failed: JobRecord): JobRecord {
-  return {
+  const fresh: JobRecord = {
     v: 2,
     id: failed.id,
     worker: failed.worker,
@@ -158,6 +169,9 @@ export function freshAttempt(failed: JobRecord): JobRecord {
     attempt: 1,
     createdAt: failed.createdAt,
   };
+  // Its arguments are still of the version they were stored with: they are migrated when it runs.
+  if (failed.workerVersion) fresh.workerVersion = failed.workerVersion;
+  return fresh;
 }
 
 /**
@@ -236,6 +250,10 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
     throw corrupt('the record lacks worker, attempt or createdAt');
   }
   if (Math.abs(header.createdAt) > MAX_TIME) throw corrupt('its createdAt is not a time');
+  const workerVersion = header.workerVersion;
+  if (workerVersion !== undefined && !(Number.isSafeInteger(workerVersion) && workerVersion >= 1)) {
+    throw corrupt(`its workerVersion is not a whole number ≥ 1 (${JSON.stringify(workerVersion)})`);
+  }
   const record: JobRecord = {
     v: 2,
     id,
@@ -251,6 +269,7 @@ export function decodeRecord(bytes: Buffer, id: string, where: string): JobRecor
             hasClasses: header.hasClasses === true,
           },
   };
+  if (workerVersion > 1) record.workerVersion = workerVersion;
   if (header.failed) record.failed = readFailedInfo(header.failed, record, where);
   return record;
 }
@@ -355,4 +374,9 @@ function decodeStructuredCloneRecord(bytes: Buffer, id: string, where: string): 
   const record = value as JobRecord;
   if (record.failed) record.failed = readFailedInfo(record.failed, record, where);
   return record;
+}
+
+/** The version of the worker's arguments a record was stored with (1 when it says none). */
+export function workerVersionOf(record: JobRecord): number {
+  return record.workerVersion ?? 1;
 }

@@ -6,6 +6,7 @@
  * may add delayed jobs for this one), and when told of a sooner job. Errors (Redis away) are
  * logged once per outage and retried on the next wake.
  */
+import { OnceUntilReset } from '../log-once.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, StoredJob } from '../storage/job-store.js';
 import type { LoopWatch } from '../timers.js';
@@ -31,7 +32,8 @@ export class DelayedJobsTimer {
   #running = false;
   #rerun = false;
   #stopped = true;
-  #failing = false;
+  /** Failures are logged once per outage, and the end of one once. */
+  readonly #failing = new OnceUntilReset();
 
   constructor(options: DelayedJobsTimerOptions) {
     this.#options = options;
@@ -80,17 +82,15 @@ export class DelayedJobsTimer {
       }
       const dueAt = await store.nextDueTime(processId);
       if (dueAt !== null) next = Math.max(0, dueAt - now());
-      if (this.#failing) logger.info({}, 'Checking for due delayed jobs works again.');
-      this.#failing = false;
+      if (this.#failing.reset()) logger.info({}, 'Checking for due delayed jobs works again.');
     } catch (error) {
       // A job that blocked the loop makes a waiting call time out: that is not a Redis failure
       // (the watch says what it is), and the next wake tries again.
       if (this.#options.loopWatch?.explain(startedAt, 'a check for due delayed jobs')) {
         next = 0;
       } else {
-        if (!this.#failing)
+        if (this.#failing.first())
           logger.error({ err: error }, 'Could not check for due delayed jobs; will try again.');
-        this.#failing = true;
       }
     } finally {
       this.#running = false;

@@ -20,7 +20,7 @@ import type { ArgumentCodec } from '../job/serialization.js';
 import type { ResolvedOptions } from '../options.js';
 import type { JobStore } from '../storage/job-store.js';
 import type { LoopWatch } from '../timers.js';
-import type { PersistMode, Worker } from '../worker.js';
+import { type PersistMode, versionOf, type Worker } from '../worker.js';
 import type { DelayedJobsTimer } from './delayed-jobs-timer.js';
 import type { JobRunner } from './job-runner.js';
 
@@ -136,6 +136,13 @@ export class Enqueuer {
       throw new NoSuchProcessError(
         `Cannot enqueue onto process ${processId}: it does not register a worker named "${worker?.name}" ` +
           `(it registers: ${target.workers.join(', ') || 'none'}).`,
+      );
+    }
+    const theirs = target.workerVersions?.[worker.name] ?? 1;
+    if (theirs < versionOf(worker)) {
+      throw new NoSuchProcessError(
+        `Cannot enqueue onto process ${processId}: it runs version ${theirs} of worker "${worker.name}", ` +
+          `older than this job's version ${versionOf(worker)}, so it could not read the arguments. Enqueue it anywhere else, or once that process runs the new version.`,
       );
     }
     const value = await validateArgs(worker, args);

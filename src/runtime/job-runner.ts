@@ -19,16 +19,19 @@ import {
   jobOf,
   nextAttemptRecord,
   quarantineRecord,
+  toFailedInfo,
 } from '../job/job-record.js';
+import { argumentsFor } from '../job/migrations.js';
 import { askRetryStrategy, type RetryStrategy } from '../job/retry-strategies.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessReport, StoredJob } from '../storage/job-store.js';
 import { clearLongTimeout, type LongTimeout, type LoopWatch, setLongTimeout } from '../timers.js';
-import type { Worker } from '../worker.js';
+import { versionOf, type Worker } from '../worker.js';
 import { ConcurrencyLimiter } from './concurrency-limiter.js';
 import type { DelayedJobsTimer } from './delayed-jobs-timer.js';
 import { DEFAULT_WARN_AFTER, jobLogger, logFailedJob, logTakenOver, SlowJobWarnings } from './job-logs.js';
+import type { NewerVersionJobs } from './newer-version-jobs.js';
 import { Attempt, type Outcome, performJob } from './perform-job.js';
 import { reportOf } from './process-report.js';
 import { IdleSignal, untilStored } from './runner-waits.js';
@@ -44,6 +47,8 @@ export interface JobRunnerOptions {
   loopWatch?: LoopWatch;
   events: ToniqEventEmitter;
   now: () => number;
+  /** Holds and hands over the jobs stored by a newer version of their worker than this process runs. */
+  newerVersionJobs: NewerVersionJobs;
   /** Told when a retry was scheduled, so that it wakes for it. */
   delayedJobs: Pick<DelayedJobsTimer, 'notify'>;
 }
@@ -59,6 +64,11 @@ export interface RunOptions {
 
 /** What run() returns when detached: the outcome is not known yet, and nobody asked for it. */
 const DETACHED: Promise<Outcome> = Promise.resolve({ ok: true });
+/** What run() returns for a job it holds for a process that runs a newer version of its worker. */
+const NOT_RUN: Promise<Outcome> = Promise.resolve({
+  ok: false,
+  error: new Error('stored by a newer worker version'),
+});
 
 export class JobRunner {
   readonly #o: JobRunnerOptions;
@@ -103,12 +113,12 @@ export class JobRunner {
 
   /** Whether a job is running, waiting, or has its outcome being written here. */
   isKnown(id: string): boolean {
-    return this.#active.has(id) || this.#settling.has(id);
+    return this.#active.has(id) || this.#settling.has(id) || this.#o.newerVersionJobs.has(id);
   }
 
   /** What this process runs and holds waiting now, per worker (for the admin UI). */
   report(): ProcessReport {
-    return reportOf(this.#running.values(), this.#limiters);
+    return reportOf(this.#running.values(), this.#limiters, this.#o.newerVersionJobs.report());
   }
 
   /** How many jobs finished and failed since the last call. */
@@ -152,6 +162,11 @@ export class JobRunner {
         false,
       );
     }
+    // Stored by a newer version of the worker: its arguments may not be what perform expects.
+    if (this.#o.newerVersionJobs.holdIfNewer(record, versionOf(worker))) {
+      this.#active.delete(record.id);
+      return NOT_RUN;
+    }
     const retryable = options.retryable ?? true;
     const limiter = this.#limiters.get(worker.name);
     if (!limiter) return this.#start(worker, record, retryable);
@@ -174,19 +189,14 @@ export class JobRunner {
     });
   }
 
-  /** Decodes the arguments (a copy for the worker) and makes the attempt. */
+  /**
+   * Decodes the arguments (a copy for the worker), brings them up to the worker's version, and
+   * makes the attempt. A migration that throws fails the attempt like the worker would.
+   */
   #start(worker: Worker<any>, record: JobRecord, retryable: boolean): Promise<Outcome> {
-    let job: Job;
-    try {
-      job = jobOf(record, this.#o.codec.decode(record.args), this.#o.processId);
-    } catch (error) {
-      return this.#settle(
-        record,
-        jobOf(record, undefined, this.#o.processId),
-        { ok: false, error: error as Error },
-        false,
-      );
-    }
+    const { args, error, retryable: retryHelps } = argumentsFor(this.#o.codec, worker, record);
+    const job = jobOf(record, args, this.#o.processId);
+    if (error) return this.#settle(record, job, { ok: false, error }, retryable && retryHelps === true);
     return this.#attempt(worker, record, job, retryable);
   }
 
@@ -317,7 +327,7 @@ export class JobRunner {
       this.#settling.delete(record.id);
       if (this.#unpersisted.has(record.id))
         return this.#settleInMemory(record, job, outcome, retryable, answer);
-      if (moved === false) this.#warnTakenOver(record);
+      if (moved === false) logTakenOver(this.#o.logger, record.id, record.worker);
       if (moved) {
         this.#o.delayedJobs.notify(dueAt);
         this.#emit('retrying', job, error, new Date(dueAt));
@@ -337,7 +347,7 @@ export class JobRunner {
     this.#settling.delete(record.id);
     if (this.#unpersisted.has(record.id))
       return this.#settleInMemory(record, job, outcome, retryable, answer);
-    if (moved === false) this.#warnTakenOver(record);
+    if (moved === false) logTakenOver(this.#o.logger, record.id, record.worker);
     if (moved) this.#reportFailure(job, error, failedAt);
     return outcome;
   }
@@ -351,13 +361,7 @@ export class JobRunner {
   #reportFailure(job: Job, error: Error, failedAt: number): void {
     this.#failedCount++;
     logFailedJob(this.#o.logger, job, error);
-    const failedJob = failedJobOf(job, {
-      error: toJobError(error),
-      attempts: job.attempt,
-      failedAt,
-      processId: job.processId,
-    });
-    this.#emit('failed', failedJob, error);
+    this.#emit('failed', failedJobOf(job, toFailedInfo(job, error, failedAt)), error);
   }
 
   async #failUnreadable(id: string, raw: Buffer, error: Error): Promise<Outcome> {
@@ -397,10 +401,6 @@ export class JobRunner {
     });
   }
 
-  #warnTakenOver(record: JobRecord): void {
-    logTakenOver(this.#o.logger, record.id, record.worker);
-  }
-
   /** Made once: a closure per job would be garbage for every job that never logs. */
   readonly #makeJobLogger = (job: Job): Logger => jobLogger(this.#o.logger, job);
 
@@ -421,6 +421,7 @@ export class JobRunner {
    */
   stop(): { abandoned: number; lost: number } {
     this.#stopped = true;
+    this.#o.newerVersionJobs.stop();
     this.#slowJobs.stop();
     let lostNow = this.#waitingInMemory;
     for (const id of this.#running.keys()) if (!this.#active.has(id) || this.#unpersisted.has(id)) lostNow++;

@@ -19,6 +19,8 @@ export interface KeepaliveOptions {
   store: JobStore;
   processId: string;
   workers: readonly string[];
+  /** The version of each worker above version 1 (see ProcessInfo.workerVersions). */
+  workerVersions: Readonly<Record<string, number>>;
   heartbeatInterval: number;
   deadAfter: number;
   takeoverCheckInterval: number;
@@ -47,6 +49,7 @@ export class Keepalive {
       startedAt: Date.now(),
       version: TONIQ_VERSION,
       workers: options.workers,
+      workerVersions: options.workerVersions,
     };
     this.#takeover = new Takeover({
       store: options.store,

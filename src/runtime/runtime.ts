@@ -14,16 +14,19 @@ import type { ArgumentCodec } from '../job/serialization.js';
 import type { ResolvedOptions } from '../options.js';
 import type { JobStore } from '../storage/job-store.js';
 import { LoopWatch } from '../timers.js';
-import type { Worker } from '../worker.js';
+import { versionOf, type Worker } from '../worker.js';
 import { DelayedJobsTimer } from './delayed-jobs-timer.js';
 import { Enqueuer } from './enqueuer.js';
 import { JobRunner } from './job-runner.js';
 import { Keepalive } from './keepalive.js';
+import { NewerVersionJobs } from './newer-version-jobs.js';
 import { OrphanCheck } from './orphan-check.js';
 import { StatsReporter } from './stats-reporter.js';
 
 /** How old (by its id's time) a stored job must be before the orphan check may run it, in ms. */
 const ORPHAN_MIN_AGE = 2000;
+/** How often a job stored by a newer worker version looks again for a process that runs it, in ms. */
+const NEWER_VERSION_RETRY_INTERVAL = 5000;
 /** How often this process's report (running and waiting jobs) is written for the admin UI, in ms. */
 const STATS_INTERVAL = 1000;
 
@@ -63,7 +66,16 @@ export class Runtime {
       logger: o.logger,
       onDue: runJobs,
     });
+    const newerVersionJobs = new NewerVersionJobs({
+      store,
+      processId: o.processId,
+      logger: o.logger,
+      loopWatch,
+      versionOf: (name) => versionOf(workers.get(name)!),
+      retryInterval: NEWER_VERSION_RETRY_INTERVAL,
+    });
     this.runner = new JobRunner({
+      newerVersionJobs,
       loopWatch,
       store,
       processId: o.processId,
@@ -89,6 +101,9 @@ export class Runtime {
       store,
       processId: o.processId,
       workers: [...workers.keys()],
+      workerVersions: Object.fromEntries(
+        [...workers.values()].filter((worker) => versionOf(worker) > 1).map((w) => [w.name, versionOf(w)]),
+      ),
       heartbeatInterval: o.heartbeatInterval,
       deadAfter: o.deadAfter,
       takeoverCheckInterval: o.takeoverCheckInterval,

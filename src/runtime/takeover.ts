@@ -14,8 +14,9 @@
  */
 import type { ToniqEventEmitter } from '../events.js';
 import { emitSafely } from '../events.js';
+import { OnceUntilReset } from '../log-once.js';
 import type { Logger } from '../logger.js';
-import type { JobStore, ProcessStatus, StoredJob, TakeoverResult } from '../storage/job-store.js';
+import type { JobStore, ProcessStatus, StoredJob, TakeoverOutcome } from '../storage/job-store.js';
 import type { LoopWatch } from '../timers.js';
 
 export interface TakeoverOptions {
@@ -43,7 +44,8 @@ export class Takeover {
   #again = false;
   #stopped = true;
   #pausedUntil = 0;
-  #failing = false;
+  /** Failures to list the processes are logged once per outage, and the end of one once. */
+  readonly #failing = new OnceUntilReset();
   /** When each dead-looking process was first seen dead. */
   readonly #deadSince = new Map<string, number>();
   /** Processes that announced they stopped (and when): no need to confirm they are dead. */
@@ -127,13 +129,11 @@ export class Takeover {
     } catch (error) {
       // The loop was blocked (a job's synchronous code), not Redis: the watch says so; next check.
       if (this.#o.loopWatch?.explain(startedAt, 'a check for dead processes to take over')) return;
-      if (!this.#failing)
+      if (this.#failing.first())
         logger.error({ err: error }, 'Could not check for dead processes to take over; will try again.');
-      this.#failing = true;
       return;
     }
-    if (this.#failing) logger.info({}, 'Checking for dead processes works again.');
-    this.#failing = false;
+    if (this.#failing.reset()) logger.info({}, 'Checking for dead processes works again.');
     const now = Date.now();
     const deadIds = new Set<string>();
     for (const dead of processes) {
@@ -159,7 +159,7 @@ export class Takeover {
 
   async #takeOver(deadId: string): Promise<void> {
     const { store, processId, logger, events } = this.#o;
-    let taken: TakeoverResult | null;
+    let taken: TakeoverOutcome;
     const startedAt = Date.now();
     try {
       taken = await store.takeOverProcess(deadId, processId);
@@ -172,7 +172,8 @@ export class Takeover {
     if (this.#failures.delete(deadId)) {
       logger.info({ from: deadId }, `Taking over process ${deadId} works again.`);
     }
-    if (!taken) return;
+    // Another process's move (or this one's heartbeat lapsed: its keepalive says so): not a fault.
+    if (taken.status !== 'taken-over') return;
     logger.info(
       { from: deadId, jobs: taken.jobs.length, delayedJobs: taken.delayed },
       `Took over ${taken.jobs.length} job(s) and ${taken.delayed} delayed job(s) of process ${deadId}, whose heartbeat stopped.`,

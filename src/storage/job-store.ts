@@ -29,6 +29,11 @@ export interface ProcessInfo {
   readonly version: string;
   /** The workers it registers (enqueueOn checks them). */
   readonly workers: readonly string[];
+  /**
+   * The version of each worker's arguments it runs, for workers above version 1 (a worker not
+   * listed runs version 1; so do all workers of a process from before versions existed).
+   */
+  readonly workerVersions?: Readonly<Record<string, number>>;
 }
 
 /** A registered process as the store sees it. */
@@ -79,12 +84,27 @@ export interface Keepalive {
 
 export type StoreMessage = { type: 'wake' } | { type: 'process-stopped'; processId: string };
 
+/** A takeover that happened: the dead process's jobs are the taker's now. */
 export interface TakeoverResult {
+  readonly status: 'taken-over';
   /** Jobs to run now, moved to the taker's jobs. */
   readonly jobs: StoredJob[];
   /** How many delayed jobs moved to the taker's delayed jobs. */
   readonly delayed: number;
 }
+
+/**
+ * A takeover that did not happen, and why; none is a fault, each is another process's move:
+ * - 'alive': the process's heartbeat has not lapsed;
+ * - 'same-process': the taker is the dead process itself;
+ * - 'taker-not-alive': the taker's own heartbeat lapsed, so it must not take jobs;
+ * - 'not-registered': already taken over (or never registered).
+ */
+export interface TakeoverSkipped {
+  readonly status: 'alive' | 'same-process' | 'taker-not-alive' | 'not-registered';
+}
+
+export type TakeoverOutcome = TakeoverResult | TakeoverSkipped;
 
 /** What a process reports of itself every second, for the admin UI. */
 export interface ProcessReport {
@@ -97,9 +117,27 @@ export interface ProcessReport {
   limitedWorkers: string[];
   /** Ids of the running jobs of those workers (the held jobs of the others all run). */
   runningIds: string[];
+  /**
+   * Held jobs this process does not run because they were stored by a newer version of their
+   * worker than it runs: id → that version. They wait for a process that runs it.
+   */
+  newerVersionIds?: Record<string, number>;
+}
+
+export interface HandOverResult {
+  /** False when the target process is not alive: nothing was moved. */
+  targetAlive: boolean;
+  moved: string[];
+  gone: string[];
 }
 
 export interface JobStore {
+  /**
+   * Moves held jobs of `fromProcessId` into the delayed jobs of `toProcessId`, due at once, if
+   * that process is alive (else moves nothing). `gone`: ids no longer held by `fromProcessId`.
+   * The caller then wakes the process.
+   */
+  handOverJobs(fromProcessId: string, toProcessId: string, ids: readonly string[]): Promise<HandOverResult>;
   /** Connects; rejects with a clear error when storage is unreachable. Returns warnings to log. */
   open(): Promise<string[]>;
   close(): Promise<void>;
@@ -162,7 +200,7 @@ export interface JobStore {
    * Moves every job of a dead process to `takerId`, atomically, once. Null when the process is
    * not dead, already taken over, or the taker is not alive.
    */
-  takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null>;
+  takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome>;
   /**
    * Records why taking over a dead process failed, for the admin UI (listProcesses shows it on
    * the process until a takeover of it succeeds).

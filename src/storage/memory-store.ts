@@ -8,6 +8,7 @@ import { workerOfRecord } from '../job/job-record.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from './admin-store.js';
 import type {
   DelayedStoredJob,
+  HandOverResult,
   JobStore,
   Keepalive,
   KeepaliveCallbacks,
@@ -18,7 +19,7 @@ import type {
   StoredJob,
   StoreMessage,
   TakeoverError,
-  TakeoverResult,
+  TakeoverOutcome,
 } from './job-store.js';
 
 export class MemoryStore implements JobStore, AdminStore {
@@ -164,6 +165,29 @@ export class MemoryStore implements JobStore, AdminStore {
     return moved.map((job) => job.id);
   }
 
+  async handOverJobs(
+    fromProcessId: string,
+    toProcessId: string,
+    ids: readonly string[],
+  ): Promise<HandOverResult> {
+    if (!this.#isAlive(toProcessId)) return { targetAlive: false, moved: [], gone: [] };
+    const held = this.#jobsOf(fromProcessId);
+    const delayed = this.#delayedOf(toProcessId);
+    const moved: string[] = [];
+    const gone: string[] = [];
+    for (const id of ids) {
+      const record = held.get(id);
+      if (!record) {
+        gone.push(id);
+        continue;
+      }
+      held.delete(id);
+      delayed.set(id, { record, dueAt: 0 });
+      moved.push(id);
+    }
+    return { targetAlive: true, moved, gone };
+  }
+
   async deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
     return ids.filter((id) => this.#failed.delete(id));
   }
@@ -218,14 +242,12 @@ export class MemoryStore implements JobStore, AdminStore {
     this.#takeoverErrors.set(deadId, { ...error });
   }
 
-  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
-    if (
-      deadId === takerId ||
-      this.#isAlive(deadId) ||
-      !this.#isAlive(takerId) ||
-      !this.#processes.has(deadId)
-    )
-      return null;
+  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
+    // In the order take-over-process.lua checks.
+    if (deadId === takerId) return { status: 'same-process' };
+    if (this.#isAlive(deadId)) return { status: 'alive' };
+    if (!this.#isAlive(takerId)) return { status: 'taker-not-alive' };
+    if (!this.#processes.has(deadId)) return { status: 'not-registered' };
     const jobs = [...this.#jobsOf(deadId)].map(([id, record]) => ({ id, record }));
     const held = this.#jobsOf(takerId);
     for (const job of jobs) held.set(job.id, job.record);
@@ -237,7 +259,7 @@ export class MemoryStore implements JobStore, AdminStore {
     this.#processes.delete(deadId);
     this.#reports.delete(deadId);
     this.#takeoverErrors.delete(deadId);
-    return { jobs, delayed: dead.size };
+    return { status: 'taken-over', jobs, delayed: dead.size };
   }
 
   async publish(processId: string | null, message: StoreMessage): Promise<void> {

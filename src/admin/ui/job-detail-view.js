@@ -104,6 +104,11 @@ function jobDetail(job, reload) {
       : null,
     job.failedAt !== undefined ? ['Failed', timeWithAbsolute(job.failedAt)] : null,
     ['Process', h('span', { className: 'mono', 'data-testid': 'detail-process' }, job.processId)],
+    [
+      'Arguments version',
+      h('span', { 'data-testid': 'detail-worker-version' }, String(job.workerVersion ?? 1)),
+    ],
+    job.note ? ['Note', h('span', { 'data-testid': 'detail-note' }, job.note)] : null,
   ].filter(Boolean);
 
   const sections = [

@@ -8,20 +8,11 @@ import { Redis } from 'ioredis';
 import { maskRedisUrl, RedisRefusedError, RedisUnreachableError } from '../../errors.js';
 import { OnceUntilReset } from '../../log-once.js';
 import type { Logger } from '../../logger.js';
+import { redisRetryDelay } from '../../timers.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import { databaseOfUrl } from './redis-url.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 import { tlsErrorOf } from './tls-diagnosis.js';
-
-/**
- * How long to wait before trying Redis again after the n-th failure in a row (n from 0): ioredis's
- * reconnects and the retries of the finished-job removals both follow it.
- */
-export const REDIS_RETRY_BACKOFF_MS = [100, 200, 500, 1000, 2000] as const;
-
-export function retryBackoff(failures: number): number {
-  return REDIS_RETRY_BACKOFF_MS[Math.min(failures, REDIS_RETRY_BACKOFF_MS.length - 1)]!;
-}
 
 export interface ConnectOptions {
   url: string;
@@ -52,7 +43,7 @@ export async function connectRedis(options: ConnectOptions): Promise<ScriptedRed
     commandTimeout,
     connectTimeout: commandTimeout,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times) => retryBackoff(times - 1),
+    retryStrategy: (times) => redisRetryDelay(times - 1),
   });
   let lastError: unknown;
   const outage = new OnceUntilReset();

@@ -4,8 +4,9 @@
  * (Redis away) is kept and tried again with a backoff, and at once when the connection is back, so
  * that a job finished during an outage is not run again by a takeover once Redis returns.
  */
+
+import { redisRetryDelay } from '../../timers.js';
 import type { Keys } from '../keys.js';
-import { retryBackoff } from './connection.js';
 import type { ScriptedRedis } from './scripts.js';
 
 export class FinishQueue {
@@ -91,7 +92,7 @@ export class FinishQueue {
       () => {
         // Redis is away: keep the ids and try again; the connection has logged the outage.
         this.#failures++;
-        this.#schedule(retryBackoff(this.#failures));
+        this.#schedule(redisRetryDelay(this.#failures));
       },
     );
   }

@@ -85,3 +85,13 @@ export async function asRequest<T>(request: string, run: () => Promise<T>): Prom
     throw requestErrorOf(error, request);
   }
 }
+
+/**
+ * The error a script's error reply stands for. Scripts raise two of their own (lua/lib/guards.lua):
+ * - TONIQ_DAMAGED_KEY <key> holds a <type>, expected a <type> → DamagedKeyError (nothing written);
+ * - TONIQ_BAD_SCORE <value> → left as Redis's reply: toniq passed a time ZADD would refuse, a bug.
+ * Any other reply (OOM, NOPERM, …) is left as it is for the caller to describe.
+ */
+export function scriptErrorOf(error: unknown): unknown {
+  return damagedKeyOf(error) ?? error;
+}

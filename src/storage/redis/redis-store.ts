@@ -19,6 +19,7 @@ import { insecureTlsWarning, type RedisTlsOptions, tlsOptionsProblem } from '../
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
   DelayedStoredJob,
+  HandOverResult,
   JobStore,
   Keepalive,
   KeepaliveCallbacks,
@@ -29,7 +30,7 @@ import type {
   StoredJob,
   StoreMessage,
   TakeoverError,
-  TakeoverResult,
+  TakeoverOutcome,
 } from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
 import { AdminReads, SCRIPT_BATCH } from './admin-reads.js';
@@ -301,6 +302,25 @@ export class RedisStore implements JobStore, AdminStore {
     return moved;
   }
 
+  async handOverJobs(
+    fromProcessId: string,
+    toProcessId: string,
+    ids: readonly string[],
+  ): Promise<HandOverResult> {
+    const k = this.#keys;
+    const reply = (await this.#client.handOverJobs(
+      k.jobs(fromProcessId),
+      k.heartbeat(toProcessId),
+      k.delayed(toProcessId),
+      k.delayedJobs(toProcessId),
+      k.counts,
+      ...ids,
+    )) as [number, ...string[]];
+    const [alive, ...rest] = reply;
+    const split = rest.indexOf('');
+    return { targetAlive: alive === 1, moved: rest.slice(0, split), gone: rest.slice(split + 1) };
+  }
+
   deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
     return asRequest('a deletion of failed jobs', () => this.#deleteFailedJobs(ids));
   }
@@ -349,7 +369,7 @@ export class RedisStore implements JobStore, AdminStore {
     await this.#client.hset(this.#keys.takeoverErrors, deadId, JSON.stringify(error));
   }
 
-  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverResult | null> {
+  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
     const k = this.#keys;
     const reply = (await this.#client.takeOverProcessBuffer(
       k.processes,
@@ -367,11 +387,12 @@ export class RedisStore implements JobStore, AdminStore {
     )) as [number, number, ...Buffer[]];
     const [status, delayed, ...jobs] = reply;
     // Not dead, already taken over, or the taker itself not alive: someone else's move, not a fault.
-    if (statusOf('takeOverProcess', status) !== 'taken-over') return null;
+    const outcome = statusOf('takeOverProcess', status);
+    if (outcome !== 'taken-over') return { status: outcome };
     // A failure recorded by an earlier attempt is history now; losing this write only leaves a
     // note on a process that is no longer listed.
     this.#client.hdel(k.takeoverErrors, deadId).catch(() => {});
-    return { jobs: pairs(jobs), delayed };
+    return { status: 'taken-over', jobs: pairs(jobs), delayed };
   }
 
   async publish(processId: string | null, message: StoreMessage): Promise<void> {

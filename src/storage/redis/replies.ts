@@ -40,6 +40,13 @@ export function parseReport(json: string | undefined): { report: ProcessReport |
     limitedWorkers: stringsOf(value.limitedWorkers),
     runningIds: stringsOf(value.runningIds),
   };
+  if (isObject(value.newerVersionIds)) {
+    const versions: Record<string, number> = Object.create(null);
+    for (const [id, version] of Object.entries(value.newerVersionIds)) {
+      if (Number.isSafeInteger(version) && (version as number) >= 1) versions[id] = version as number;
+    }
+    report.newerVersionIds = versions;
+  }
   if (!bad.length) return { report };
   return {
     report,
@@ -110,9 +117,20 @@ export function parseInfo(id: string, json: string): ProcessInfo & { deadAfter: 
   take('version', (v) => typeof v === 'string');
   take('workers', (v) => Array.isArray(v) && v.every((name) => typeof name === 'string'));
   take('deadAfter', (v) => Number.isFinite(v) && (v as number) >= 0);
-  if (!bad.length) return info;
+  // Absent from processes of a toniq before worker versions: all their workers run version 1.
+  const versions = value.workerVersions;
+  const versionsOk =
+    versions === undefined ||
+    (isObject(versions) &&
+      Object.values(versions).every((v) => Number.isSafeInteger(v) && (v as number) >= 1));
+  if (!versionsOk) bad.push('workerVersions');
+  const parsed: ProcessInfo & { deadAfter: number } =
+    versions !== undefined && versionsOk
+      ? { ...info, workerVersions: Object.assign(Object.create(null), versions) }
+      : info;
+  if (!bad.length) return parsed;
   return {
-    ...info,
+    ...parsed,
     damaged:
       `Its registration has no readable ${bad.join(', ')}` +
       (bad.includes('workers') ? '; no job is sent to it by worker.' : '.'),

@@ -2,10 +2,9 @@
  * What the Lua scripts answer, mapped in this one place (as BullMQ's finishedErrors): a table per
  * script that returns a status, each code with its meaning, and one function that turns a reply
  * into that meaning, or throws for a code no script returns (a script and this table out of step).
- * The scripts that return data (ids, records, counts) are read where they are called. Error
- * replies are mapped here too: a script's TONIQ_DAMAGED_KEY refusal becomes DamagedKeyError.
+ * The scripts that return data (ids, records, counts) are read where they are called. A script's
+ * error replies are mapped in redis-errors.ts (scriptErrorOf), with the other Redis errors.
  */
-import { damagedKeyOf } from './redis-errors.js';
 import type { ScriptName } from './scripts.js';
 
 /** Status code → meaning, per script (see each script's header in ./lua). */
@@ -66,14 +65,4 @@ export function statusOf<S extends ScriptWithStatus>(script: S, status: unknown)
     throw new UnexpectedScriptReplyError(script, status);
   }
   return table[status] as ScriptStatus<S>;
-}
-
-/**
- * The error a script's error reply stands for. Scripts raise two of their own (lua/lib/guards.lua):
- * - TONIQ_DAMAGED_KEY <key> holds a <type>, expected a <type> → DamagedKeyError (nothing written);
- * - TONIQ_BAD_SCORE <value> → left as Redis's reply: toniq passed a time ZADD would refuse, a bug.
- * Any other reply (OOM, NOPERM, …) is left as it is for the caller to describe.
- */
-export function scriptErrorOf(error: unknown): unknown {
-  return damagedKeyOf(error) ?? error;
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { scriptErrorOf } from './script-results.js';
+import { scriptErrorOf } from './redis-errors.js';
 
 /**
  * Every script starts with lua/lib/guards.lua (expect_types: its keys' types are checked before
@@ -23,6 +23,7 @@ const SCRIPTS = {
   retryFailedJobs: { file: 'retry-failed-jobs.lua', keys: 6, libs: MOVES },
   deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 3, libs: MOVES },
   makeDelayedJobsDue: { file: 'make-delayed-jobs-due.lua', keys: 1 },
+  handOverJobs: { file: 'hand-over-jobs.lua', keys: 5, libs: MOVES },
   keepAlive: { file: 'keep-alive.lua', keys: 2 },
   takeOverProcess: { file: 'take-over-process.lua', keys: 10 },
   endProcess: { file: 'end-process.lua', keys: 4 },
