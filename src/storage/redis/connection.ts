@@ -1,8 +1,8 @@
 /**
  * The store's connection to Redis: opens it (refusing to start with a clear error when Redis is
- * unreachable, refuses the database, or TLS fails: see tls-diagnosis.ts), logs an outage once and the reconnection once, and checks
- * at start that Redis will not evict toniq's keys. Kept apart from the store's verbs, which only
- * need a connected client.
+ * unreachable, refuses the database, or TLS fails: see tls-diagnosis.ts), logs an outage once and
+ * the reconnection once, and checks at start that Redis will not evict toniq's keys. Kept apart
+ * from the store's verbs, which only need a connected client.
  */
 import { Redis } from 'ioredis';
 import { maskRedisUrl, RedisRefusedError, RedisUnreachableError } from '../../errors.js';
