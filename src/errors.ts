@@ -103,17 +103,10 @@ export class RedisUnreachableError extends ToniqError {
 }
 
 /**
- * What went wrong in a TLS connection to Redis, as RedisTlsError tells it:
- * - `untrusted`: the server's certificate is not signed by a CA this process trusts (a private
- *   CA not passed as tls.ca, a self-signed server);
- * - `wrong-name`: the certificate is not for the host connected to;
- * - `expired`: the certificate has expired or is not valid yet;
- * - `client-certificate`: the server asks for a client certificate and refused this one (or none);
- * - `server-speaks-tls`: a redis:// URL, but the port speaks TLS only;
- * - `server-speaks-plain`: a rediss:// URL, but the port does not speak TLS;
- * - `bad-option`: the tls option itself cannot be used (a key that does not belong to its
- *   certificate, text that is not PEM);
- * - `handshake`: the TLS handshake failed otherwise.
+ * What went wrong in a TLS connection to Redis: the server's certificate is `untrusted`, for a
+ * `wrong-name` or `expired`; this client's certificate was refused (`client-certificate`); TLS on
+ * one side only (`server-speaks-tls`, `server-speaks-plain`); the tls option cannot be used
+ * (`bad-option`: a key not of its certificate); or the `handshake` failed otherwise.
  */
 export type RedisTlsProblem =
   | 'untrusted'
@@ -125,32 +118,21 @@ export type RedisTlsProblem =
   | 'bad-option'
   | 'handshake';
 
+const CERTIFICATE = "It is a certificate problem, not a network one: Redis's TLS certificate";
 const TLS_PROBLEMS: Record<RedisTlsProblem, string> = {
-  untrusted:
-    "Redis's TLS certificate is not signed by a CA this process trusts. It is a certificate problem, not a " +
-    "network one: pass the CA that signed the server's certificate (for a self-signed server, its certificate) " +
-    "as the tls option, tls: { ca: readFileSync('redis-ca.crt') } (the CLI: --tls-ca <file>).",
-  'wrong-name':
-    "Redis's TLS certificate is not for the name connected to (the URL's host, or tls.servername). It is a " +
-    'certificate problem, not a network one: connect by a name the certificate holds, or set tls.servername to it.',
-  expired:
-    "Redis's TLS certificate has expired or is not valid yet. It is a certificate problem, not a network one: " +
-    "renew the server's certificate (or check this machine's clock).",
+  untrusted: `${CERTIFICATE} is not signed by a CA this process trusts. Pass the CA that signed it (for a self-signed server, its certificate) as tls: { ca: readFileSync('redis-ca.crt') } (the CLI: --tls-ca <file>).`,
+  'wrong-name': `${CERTIFICATE} is not for the name connected to (the URL's host, or tls.servername). Connect by a name the certificate holds, or set tls.servername to it.`,
+  expired: `${CERTIFICATE} has expired or is not valid yet. Renew the server's certificate (or check this machine's clock).`,
   'client-certificate':
-    "Redis refused this client's TLS certificate, or asked for one and got none (tls-auth-clients). Pass a " +
-    'client certificate signed by a CA the server trusts, tls: { cert, key } (the CLI: --tls-cert <file> --tls-key <file>).',
+    "Redis refused this client's TLS certificate, or asked for one and got none (tls-auth-clients). Pass a client certificate signed by a CA the server trusts, tls: { cert, key } (the CLI: --tls-cert <file> --tls-key <file>).",
   'server-speaks-tls':
-    'The URL starts with redis:// (no TLS), but this port speaks TLS only. Use a rediss:// URL ' +
-    '(and tls: { ca } when its certificate is signed by a private CA).',
+    'The URL starts with redis:// (no TLS), but this port speaks TLS only. Use a rediss:// URL (and tls: { ca } when a private CA signed its certificate).',
   'server-speaks-plain':
-    'The URL starts with rediss:// (TLS), but the server at this port does not speak TLS. Use a redis:// URL, ' +
-    "or the server's TLS port (tls-port in redis.conf).",
+    "The URL starts with rediss:// (TLS), but the server at this port does not speak TLS. Use a redis:// URL, or the server's TLS port (tls-port in redis.conf).",
   'bad-option':
-    'The tls option cannot be used as given: check that tls.cert and tls.key belong together, that ca, cert ' +
-    'and key are PEM text, and the passphrase of an encrypted key.',
+    'The tls option cannot be used as given: check that tls.cert and tls.key belong together, that ca, cert and key are PEM text, and the passphrase of an encrypted key.',
   handshake:
-    "The TLS handshake with Redis failed. Check that the port is the server's TLS port (tls-port) and that the " +
-    'server and node share a TLS version and cipher.',
+    "The TLS handshake with Redis failed. Check that the port is the server's TLS port (tls-port) and that the server and node share a TLS version and cipher.",
 };
 
 /**

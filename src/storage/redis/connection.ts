@@ -5,11 +5,11 @@
  * from the store's verbs, which only need a connected client.
  */
 import { Redis } from 'ioredis';
-import { maskRedisUrl, RedisRefusedError, RedisUnreachableError } from '../../errors.js';
+import { InvalidOptionsError, maskRedisUrl, RedisRefusedError, RedisUnreachableError } from '../../errors.js';
 import { OnceUntilReset } from '../../log-once.js';
 import type { Logger } from '../../logger.js';
 import { redisRetryDelay } from '../../timers.js';
-import type { RedisTlsOptions } from '../../tls-options.js';
+import { insecureTlsWarning, type RedisTlsOptions, tlsOptionsProblem } from '../../tls-options.js';
 import { databaseOfUrl } from './redis-url.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 import { tlsErrorOf } from './tls-diagnosis.js';
@@ -29,11 +29,16 @@ export interface ConnectOptions {
 
 /**
  * Connects to Redis with toniq's scripts defined; rejects with RedisUnreachableError,
- * RedisTlsError or RedisRefusedError.
+ * RedisTlsError or RedisRefusedError (InvalidOptionsError for tls with a redis:// URL).
  */
 export async function connectRedis(options: ConnectOptions): Promise<ScriptedRedis> {
   const { url, logger, commandTimeout } = options;
   const database = databaseOfUrl(url);
+  // createToniq and connectAdmin checked a URL given as a string; one from a function is known only now.
+  const tlsProblem = tlsOptionsProblem('toniq', options.tls, url);
+  if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
+  const insecure = insecureTlsWarning(options.tls);
+  if (insecure) logger.warn({}, insecure);
   const redis = new Redis(url, {
     // Only when given: ioredis turns TLS on for a rediss:// URL by itself, with node's default CAs.
     ...(options.tls ? { tls: options.tls } : {}),

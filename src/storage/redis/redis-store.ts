@@ -13,9 +13,9 @@
  *    statuses mapped in script-results.ts, Redis's errors in redis-errors.ts.
  */
 import type { Redis } from 'ioredis';
-import { DamagedKeyError, InvalidOptionsError, RedisUnreachableError } from '../../errors.js';
+import { DamagedKeyError, RedisUnreachableError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { insecureTlsWarning, type RedisTlsOptions, tlsOptionsProblem } from '../../tls-options.js';
+import type { RedisTlsOptions } from '../../tls-options.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
   DelayedStoredJob,
@@ -92,9 +92,6 @@ export class RedisStore implements JobStore, AdminStore {
     } catch (error) {
       throw new RedisUnreachableError('(the URL provider function threw)', { cause: error });
     }
-    // createToniq and connectAdmin checked a URL given as a string; one from a function is known only now.
-    const tlsProblem = tlsOptionsProblem('toniq', this.#options.tls, this.#url);
-    if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
     this.#redis = await connectRedis({
       url: this.#url,
       tls: this.#options.tls,
@@ -106,8 +103,7 @@ export class RedisStore implements JobStore, AdminStore {
         for (const listener of this.#reconnectListeners) listener();
       },
     });
-    const insecure = insecureTlsWarning(this.#options.tls);
-    return [...(insecure ? [insecure] : []), ...(await checkServer(this.#redis))];
+    return checkServer(this.#redis);
   }
 
   async close(): Promise<void> {

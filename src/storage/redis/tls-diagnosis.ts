@@ -2,9 +2,10 @@
  * Why a first connection to Redis failed, when TLS is the reason: a certificate refused (node's
  * error code says which), or one side speaking TLS and the other not. The latter, and a server
  * refusing this client's certificate, show only as a reset or a timeout, so they are told apart
- * by asking the port once more: does it complete a TLS handshake (and what does it say to a
- * PING then), or does it answer a plain PING? These failures do not fix themselves, so the store gives up
- * at once with RedisTlsError instead of retrying.
+ * by asking the port once more: does it complete a TLS handshake (and what does it say to a PING
+ * then), or does it answer a plain PING? These failures do not fix themselves, so the store gives
+ * up at once with RedisTlsError instead of retrying. Only called on a failure: a connection that
+ * works costs nothing more.
  */
 import { connect as connectPlain } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
