@@ -122,6 +122,43 @@ for (const [name, open] of stores) {
       await store.close();
     });
 
+    it('hands held jobs over to the delayed jobs of a live process, due at once, and none to a dead one', async () => {
+      const store = await open();
+      const info = (id: string) => ({
+        id,
+        host: 'h',
+        pid: 1,
+        startedAt: 1,
+        version: '0',
+        workers: ['W'],
+        workerVersions: { W: 2 },
+      });
+      await store.keepAlive(info('old'), 60_000);
+      await store.addJobs('old', [
+        { id: 'x', record: bytes('X') },
+        { id: 'y', record: bytes('Y') },
+      ]);
+      assert.deepEqual(await store.handOverJobs('old', 'nobody', ['x']), {
+        targetAlive: false,
+        moved: [],
+        gone: [],
+      });
+      await store.keepAlive(info('new'), 60_000);
+      assert.deepEqual(
+        { ...(await store.listProcesses()).find((p) => p.id === 'new')?.workerVersions },
+        { W: 2 },
+        'the registration keeps the worker versions',
+      );
+      assert.deepEqual(await store.handOverJobs('old', 'new', ['x', 'gone']), {
+        targetAlive: true,
+        moved: ['x'],
+        gone: ['gone'],
+      });
+      assert.deepEqual(ids(await store.listJobs('old')), ['y']);
+      assert.deepEqual(ids(await store.takeDueJobs('new', 0, 10)), ['x'], 'due at once');
+      await store.close();
+    });
+
     it('takes over only a dead process, never itself, and only for a live taker', async () => {
       const store = await open();
       const info = (id: string) => ({ id, host: 'h', pid: 1, startedAt: 1, version: '0', workers: [] });

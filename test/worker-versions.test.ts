@@ -174,12 +174,18 @@ describe('worker argument versions', () => {
         `Job #${job.id} \\(Email\\) was stored by version 2 of the worker's arguments, and this process runs version 1, so it does not run it`,
       ),
     );
-    const [waiting] = (await older.admin.jobs({ state: 'waiting' })).jobs;
-    assert.equal(waiting?.id, job.id, 'shown as waiting in the admin UI');
-    const detail = await older.admin.job(job.id);
-    assert.match(
-      detail?.note ?? '',
-      /Stored by version 2 of worker Email, newer than the one process .* runs/,
+    // The admin UI reads the process's report, written once a second.
+    await eventually(
+      async () => {
+        const [waiting] = (await older.admin.jobs({ state: 'waiting' })).jobs;
+        assert.equal(waiting?.id, job.id, 'shown as waiting in the admin UI');
+        const detail = await older.admin.job(job.id);
+        assert.match(
+          detail?.note ?? '',
+          /Stored by version 2 of worker Email, newer than the one process .* runs/,
+        );
+      },
+      { what: 'the job shown as waiting, with the reason' },
     );
     assert.equal(seen.length, 0);
     // A process that runs version 2 starts: the job goes to it and runs there.
