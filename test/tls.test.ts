@@ -324,7 +324,7 @@ describe('connectAdmin and the CLI over TLS', () => {
 
     const wrong = await toniqCli(['stats', ...at, '--tls-ca', certificates().wrongCaFile]);
     assert.equal(wrong.code, 1, `${wrong.stdout}\n${wrong.stderr}`);
-    assert.match(wrong.stderr, /^toniq: toniq could not connect to Redis at rediss:.* over TLS/);
+    assert.match(wrong.stderr, /^toniq: could not connect to Redis at rediss:.* over TLS/);
     assert.match(wrong.stderr, /certificate problem, not a network one/);
     assert.doesNotMatch(wrong.stderr, /\n\s+at /, 'no stack trace');
 

@@ -7,7 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Admin, connectAdmin } from '../admin/admin-api.js';
-import { describeRedisRefusal, maskRedisUrl, RedisUnreachableError, ToniqError } from '../errors.js';
+import {
+  describeRedisRefusal,
+  maskRedisUrl,
+  RedisTlsError,
+  RedisUnreachableError,
+  ToniqError,
+} from '../errors.js';
 import type { Logger } from '../logger.js';
 import { consoleLogger } from '../logger.js';
 import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
@@ -140,6 +146,11 @@ function report(
   }
   if (error instanceof RedisUnreachableError) {
     io.err(`toniq: ${cannotReach(redisUrl, error.cause)}${stack}`);
+    return 1;
+  }
+  if (error instanceof RedisTlsError) {
+    // "toniq: could not connect …", not "toniq: toniq could not connect …".
+    io.err(`toniq: ${error.message.replace(/^toniq /, '')}${stack}`);
     return 1;
   }
   if (error instanceof ToniqError && error.code === 'TONIQ_INVALID_OPTIONS') {
