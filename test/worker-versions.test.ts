@@ -15,6 +15,7 @@ import {
   retryWithoutDelay,
   type Toniq,
 } from '../src/index.js';
+import { startChild } from './harness/child-processes.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { FAST_TAKEOVER, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -242,6 +243,49 @@ describe('worker argument versions', () => {
     assert.ok(
       seen.some((run) => run.processId === next.processId),
       'the new process took the left jobs',
+    );
+  });
+
+  it('in a rolling deploy of real processes, the jobs of a killed new process wait on the old one and run on the next new one', async () => {
+    const keyPrefix = randomPrefix();
+    const redis = server.redis.client();
+    const options = { redisUrl: server.redis.url, keyPrefix, ...fast };
+    const old = await startChild({ ...options, recordVersion: 1 });
+    const doomed = await startChild({ ...options, recordVersion: 2, hang: true });
+    const oldJobs = Array.from({ length: 10 }, (_, i) => ({ label: `old-${i}` }));
+    const newJobs = Array.from({ length: 10 }, (_, i) => ({ label: `new-${i}` }));
+    await old.request({ cmd: 'enqueue', jobs: oldJobs });
+    await doomed.request({ cmd: 'enqueue', jobs: newJobs });
+    // The new process dies with its version-2 jobs running: the old one is the only one alive.
+    await doomed.kill();
+    await eventually(
+      () => assert.match(old.logText('warn'), /was stored by version 2 of the worker's arguments/),
+      {
+        timeout: 10_000,
+        what: 'the old process to take the jobs over and hold them',
+      },
+    );
+    // The deploy goes on: a new process starts and gets them from the old one.
+    const next = await startChild({ ...options, recordVersion: 2 });
+    await eventually(
+      async () => assert.equal(Object.keys(await redis.hgetall(`{${keyPrefix}}:test-runs`)).length, 20),
+      { timeout: 15_000, what: 'all 20 jobs to finish' },
+    );
+    const shapes = Object.keys(await redis.hgetall(`{${keyPrefix}}:test-shapes`));
+    assert.deepEqual(
+      shapes.filter((run) => run.includes('wrong')),
+      [],
+      'nothing ran with the wrong shape',
+    );
+    for (const { label } of newJobs) {
+      assert.ok(
+        !shapes.includes(`${label} ran by version 1 with the right shape`),
+        `${label} did not run on version 1`,
+      );
+    }
+    assert.match(
+      old.logText('info'),
+      new RegExp(`Handed \\d+ job\\(s\\) stored by a newer worker version to process ${next.processId}`),
     );
   });
 

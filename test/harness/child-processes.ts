@@ -20,6 +20,11 @@ export interface ChildOptions {
   delayedJobsPollInterval?: number;
   /** Its Record jobs never finish (to be running when the process is killed). */
   hang?: boolean;
+  /**
+   * The version of its Record worker (default 1). Version 2 takes `{ label, ms, v: 2 }`, with a
+   * migration from version 1; every run notes in Redis whether it got the shape it expects.
+   */
+  recordVersion?: number;
 }
 
 export interface ChildLogLine {

@@ -5,7 +5,10 @@
  *
  * Workers: "Record" records each run of a job in Redis ({prefix}:test-runs: label → run count),
  * after `ms` milliseconds; with TONIQ_CHILD_HANG=1 its jobs never finish here (so they are
- * still running when the test kills this process).
+ * still running when the test kills this process). With `recordVersion: 2` it is version 2 of
+ * the worker, whose arguments carry `v: 2`; each run also counts in {prefix}:test-shapes
+ * ("<label> ran by version N with the right|wrong shape" → runs) whether the arguments had the
+ * shape that version expects.
  */
 import { Redis } from 'ioredis';
 import { createToniq, defineWorker, stopOnSignals } from '../../src/index.js';
@@ -17,15 +20,27 @@ const send = (message: object) => process.send?.(message);
 const recorder = new Redis(config.redisUrl, { tls: config.tls });
 const runsKey = `{${config.keyPrefix}}:test-runs`;
 
-const record = defineWorker('Record', async (args: { label: string; ms?: number }) => {
-  if (hang) await new Promise(() => {});
-  if (args.ms) await new Promise((resolve) => setTimeout(resolve, args.ms));
-  await recorder.hincrby(runsKey, args.label, 1);
-});
+const recordVersion = config.recordVersion ?? 1;
+type RecordArgs = { label: string; ms?: number; v?: number };
+const record = defineWorker(
+  'Record',
+  async (args: RecordArgs) => {
+    const right = recordVersion === 2 ? args.v === 2 : args.v === undefined;
+    await recorder.hincrby(
+      `{${config.keyPrefix}}:test-shapes`,
+      `${args.label} ran by version ${recordVersion} with the ${right ? 'right' : 'wrong'} shape`,
+      1,
+    );
+    if (hang) await new Promise(() => {});
+    if (args.ms) await new Promise((resolve) => setTimeout(resolve, args.ms));
+    await recorder.hincrby(runsKey, args.label, 1);
+  },
+  recordVersion === 2 ? { version: 2, migrate: { 1: (v1: RecordArgs) => ({ ...v1, v: 2 }) } } : {},
+);
 
 const log = (level: string) => (obj: object, msg: string) =>
   send({ type: 'log', level, msg, obj: { ...obj, err: undefined } });
-const { redisUrl, tls, keyPrefix, ...timing } = config;
+const { redisUrl, tls, keyPrefix, recordVersion: _version, ...timing } = config;
 const toniq = createToniq({
   redisUrl,
   tls,
@@ -56,7 +71,8 @@ process.on('message', async (message: { cmd: string; reqId: number; [key: string
       case 'enqueue':
         result = [];
         for (const args of message.jobs as Array<{ label: string; ms?: number }>) {
-          (result as string[]).push((await toniq.enqueue(record, args, message.options)).id);
+          const shaped = recordVersion === 2 ? { ...args, v: 2 } : args;
+          (result as string[]).push((await toniq.enqueue(record, shaped, message.options)).id);
         }
         break;
       case 'enqueueOn':

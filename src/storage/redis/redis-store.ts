@@ -39,7 +39,7 @@ import { FinishQueue } from './finish-queue.js';
 import { endProcess, keepAlive, placeholderJson, startKeepaliveThread } from './keepalive.js';
 import { channelOf, subscribeToMessages } from './messages.js';
 import { asRequest } from './redis-errors.js';
-import { jobsFound, pairs, read, scoreOf, timeOfScore } from './replies.js';
+import { handOverOf, jobsFound, pairs, read, scoreOf, timeOfScore } from './replies.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
 import { WriteCoalescer } from './write-coalescer.js';
@@ -298,23 +298,10 @@ export class RedisStore implements JobStore, AdminStore {
     return moved;
   }
 
-  async handOverJobs(
-    fromProcessId: string,
-    toProcessId: string,
-    ids: readonly string[],
-  ): Promise<HandOverResult> {
+  async handOverJobs(from: string, to: string, ids: readonly string[]): Promise<HandOverResult> {
     const k = this.#keys;
-    const reply = (await this.#client.handOverJobs(
-      k.jobs(fromProcessId),
-      k.heartbeat(toProcessId),
-      k.delayed(toProcessId),
-      k.delayedJobs(toProcessId),
-      k.counts,
-      ...ids,
-    )) as [number, ...string[]];
-    const [alive, ...rest] = reply;
-    const split = rest.indexOf('');
-    return { targetAlive: alive === 1, moved: rest.slice(0, split), gone: rest.slice(split + 1) };
+    const keys = [k.jobs(from), k.heartbeat(to), k.delayed(to), k.delayedJobs(to), k.counts];
+    return handOverOf((await this.#client.handOverJobs(...keys, ...ids)) as [number, ...string[]]);
   }
 
   deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
