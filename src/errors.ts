@@ -22,7 +22,8 @@ export type ToniqErrorCode =
   | 'TONIQ_RAN_UNPERSISTED'
   | 'TONIQ_DAMAGED_KEY'
   | 'TONIQ_CANNOT_RETRY'
-  | 'TONIQ_MIGRATION_FAILED';
+  | 'TONIQ_MIGRATION_FAILED'
+  | 'TONIQ_UNEXPECTED_SCRIPT_REPLY';
 
 export class ToniqError extends Error {
   readonly code: ToniqErrorCode;

@@ -73,6 +73,7 @@ export type {
   ProcessStatus,
   StoredJob,
 } from './storage/job-store.js';
+export { UnexpectedScriptReplyError } from './storage/redis/script-results.js';
 export type { RedisTlsOptions } from './tls-options.js';
 export type { EnqueueArgs, EnqueueOptions, StopOptions } from './toniq.js';
 export { createToniq, Toniq } from './toniq.js';

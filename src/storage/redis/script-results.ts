@@ -5,6 +5,7 @@
  * The scripts that return data (ids, records, counts) are read where they are called. A script's
  * error replies are mapped in redis-errors.ts (scriptErrorOf), with the other Redis errors.
  */
+import { ToniqError } from '../../errors.js';
 import type { ScriptName } from './scripts.js';
 
 /** Status code → meaning, per script (see each script's header in ./lua). */
@@ -47,14 +48,13 @@ export type ScriptWithStatus = keyof typeof STATUSES;
 export type ScriptStatus<S extends ScriptWithStatus> = (typeof STATUSES)[S][keyof (typeof STATUSES)[S]];
 
 /** A script answered a status its table does not have: the script and this file are out of step. */
-export class UnexpectedScriptReplyError extends Error {
-  readonly code = 'TONIQ_UNEXPECTED_SCRIPT_REPLY';
+export class UnexpectedScriptReplyError extends ToniqError {
   constructor(script: ScriptName, reply: unknown) {
     super(
+      'TONIQ_UNEXPECTED_SCRIPT_REPLY',
       `The Redis script ${script} answered ${JSON.stringify(reply)}, which toniq does not know. ` +
-        'Is a newer or older toniq running against the same Redis with the same key prefix?',
+        'Is a newer or older toniq running against the same Redis with the same key prefix? Run one version of toniq per key prefix.',
     );
-    this.name = 'UnexpectedScriptReplyError';
   }
 }
 
