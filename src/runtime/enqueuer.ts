@@ -41,6 +41,10 @@ export class Enqueuer {
     this.#o = options;
   }
 
+  /**
+   * A job written to this process's jobs (or delayed jobs) and run here. Resolves once written
+   * (`'while-running'`: once written, the job already running; inline mode: once it ran).
+   */
   async persisted<Args>(
     worker: Worker<Args>,
     args: unknown,
