@@ -11,7 +11,7 @@ import { useRedisSentinel } from './harness/redis-sentinel.js';
 describe('a real Redis Cluster', () => {
   const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeout: 1000 });
 
-  it('a real 3-master cluster spreads slots over three masters and survives the SIGKILL of one master', async () => {
+  it('a real 3-master cluster spreads slots over three masters and survives the SIGKILL of one master, which rejoins as a replica', async () => {
     const { cluster } = topology;
     const masters = await cluster.masters();
     assert.equal(masters.length, 3);
@@ -36,6 +36,11 @@ describe('a real Redis Cluster', () => {
 
     const reader = cluster.client();
     for (const key of keys) assert.equal(await reader.get(key), `value of ${key}`, key);
+
+    // The killed node comes back as a replica of the master that replaced it.
+    await cluster.restartNode(victim);
+    assert.equal(cluster.nodes.find((node) => node.port === victim)?.role, 'replica');
+    assert.ok((await cluster.slots()).some((range) => range.replicas.includes(victim)));
   });
 });
 

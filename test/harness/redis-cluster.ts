@@ -181,6 +181,9 @@ export async function startRedisCluster({
         '',
         '--maxmemory-policy',
         'noeviction',
+        // A replica syncs at once rather than after the default 5 s wait for more replicas.
+        '--repl-diskless-sync-delay',
+        '0',
       ],
       { stdio: 'ignore' },
     );

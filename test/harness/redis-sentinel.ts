@@ -93,6 +93,9 @@ export async function startRedisSentinel({
       '',
       '--maxmemory-policy',
       'noeviction',
+      // A replica syncs at once rather than after the default 5 s wait for more replicas.
+      '--repl-diskless-sync-delay',
+      '0',
       ...extra,
     ]);
   };
