@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need beyond npm packages, from Debian's packages, installed when missing:
-# redis-server (each test file starts its own throwaway server), openssl (the TLS tests make a
+# redis-server (each test file starts its own throwaway server), redis-cli (redis-tools: the
+# cluster harness joins its nodes with `redis-cli --cluster create`), openssl (the TLS tests make a
 # throwaway CA and certificates with it) and chromium (the admin UI's browser tests drive it
 # through playwright-core, which downloads no browser). Run by `npm test` (pretest) and by
 # .ci/run; does nothing when all are there.
@@ -8,6 +9,7 @@ set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0

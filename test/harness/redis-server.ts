@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
 // Every test file that starts a Redis server gets the traps (see traps.ts).
@@ -159,6 +160,59 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Waits until the redis-server `started` answers PING on `port`; fails early if it exited. */
+export async function waitForRedis(
+  port: number,
+  started: ChildProcess,
+  tls?: ConnectionOptions,
+  timeout = 10_000,
+): Promise<void> {
+  await eventually(
+    async () => {
+      if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}`);
+      const probe = new Redis(port, '127.0.0.1', {
+        tls,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        await probe.ping();
+      } finally {
+        probe.disconnect();
+      }
+    },
+    { timeout, what: `redis-server to answer on port ${port}` },
+  );
+}
+
+/** A short-lived connection to 127.0.0.1:`port` for one look at a server; no retries. */
+export async function ask<T>(port: number, look: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await look(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** SIGKILL, as a crash (SIGCONT first, so a paused process dies too); resolves once it exited. */
+export async function sigkill(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGCONT');
+  child.kill('SIGKILL');
+  await exited;
+}
+
 export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'toniq-redis-'));
   const port = await freePort();
@@ -205,35 +259,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
 
   const launch = async () => {
     child = spawn('redis-server', args, { stdio: 'ignore' });
-    const started = child;
-    await eventually(
-      async () => {
-        if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}`);
-        const probe = new Redis(port, '127.0.0.1', {
-          tls: clientTls,
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        });
-        probe.on('error', () => {});
-        try {
-          await probe.connect();
-          await probe.ping();
-        } finally {
-          probe.disconnect();
-        }
-      },
-      { timeout: 10_000, what: `redis-server to answer on port ${port}` },
-    );
+    await waitForRedis(port, child, clientTls);
   };
-  const killChild = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGCONT');
-    running.kill('SIGKILL');
-    await exited;
-  };
+  const killChild = () => sigkill(child);
 
   await launch();
   return {
