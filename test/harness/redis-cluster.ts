@@ -13,7 +13,7 @@ import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { eventually } from './eventually.js';
-import { ask, freePort, sigkill, waitForRedis } from './redis-server.js';
+import { ask, dataNodeArgs, freePort, sigkill, waitForRedis } from './redis-server.js';
 
 export interface StartRedisClusterOptions {
   /** How many masters share the 16384 slots. (Default: 3, the least Redis accepts.) */
@@ -161,29 +161,9 @@ export async function startRedisCluster({
     const child = spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        String(nodeTimeout),
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--dir',
-        dir,
-        '--save',
-        '',
-        '--maxmemory-policy',
-        'noeviction',
-        // A replica syncs at once rather than after the default 5 s wait for more replicas.
-        '--repl-diskless-sync-delay',
-        '0',
+        ...dataNodeArgs(port, dir),
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+        ...['--cluster-node-timeout', String(nodeTimeout)],
       ],
       { stdio: 'ignore' },
     );

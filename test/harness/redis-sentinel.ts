@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
-import { ask, freePort, sigkill, waitForRedis } from './redis-server.js';
+import { ask, dataNodeArgs, freePort, sigkill, waitForRedis } from './redis-server.js';
 
 export interface StartRedisSentinelOptions {
   /** The name the sentinels monitor the master under. (Default: 'mymaster') */
@@ -78,26 +78,7 @@ export async function startRedisSentinel({
   const dataNode = (port: number, extra: string[] = []) => {
     const dir = join(root, String(port));
     mkdirSync(dir, { recursive: true });
-    return launch(port, [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-      // A replica syncs at once rather than after the default 5 s wait for more replicas.
-      '--repl-diskless-sync-delay',
-      '0',
-      ...extra,
-    ]);
+    return launch(port, [...dataNodeArgs(port, dir), ...extra]);
   };
   const sentinel = (port: number) => {
     const dir = join(root, `sentinel-${port}`);

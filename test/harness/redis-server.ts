@@ -292,3 +292,16 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
     },
   };
 }
+
+/**
+ * The arguments of a data node of a test topology (a cluster node, a Sentinel master or replica):
+ * every write on disk at once, nothing evicted, and a replica synced at once rather than after
+ * the default 5 s wait for more replicas.
+ */
+export function dataNodeArgs(port: number, dir: string): string[] {
+  return [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+    ...['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
+    ...['--repl-diskless-sync-delay', '0'],
+  ];
+}
