@@ -11,6 +11,7 @@
  * that gets them decides the same way.
  */
 import { type JobRecord, workerVersionOf } from '../job/job-record.js';
+import { OnceUntilReset } from '../log-once.js';
 import type { Logger } from '../logger.js';
 import type { JobStore, ProcessStatus } from '../storage/job-store.js';
 import { type LoopWatch, redisRetryDelay } from '../timers.js';
@@ -38,6 +39,9 @@ export class NewerVersionJobs {
   readonly #logged = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #handingOver = false;
+  /** Failed hand-over attempts in a row: the retry backs off, and the failure is logged once. */
+  #failures = 0;
+  readonly #failing = new OnceUntilReset();
   #stopped = false;
 
   constructor(options: NewerVersionJobsOptions) {
@@ -95,7 +99,7 @@ export class NewerVersionJobs {
 
   async #handOver(): Promise<void> {
     this.#handingOver = true;
-    let failures = 0;
+    const startedAt = Date.now();
     try {
       const processes = await this.#o.store.listProcesses();
       for (const [target, ids] of this.#targets(processes)) {
@@ -110,16 +114,26 @@ export class NewerVersionJobs {
           await this.#o.store.publish(target, { type: 'wake' }).catch(() => {});
         }
       }
+      this.#failures = 0;
+      if (this.#failing.reset())
+        this.#o.logger.info({}, 'Handing over jobs stored by a newer worker version works again.');
     } catch (error) {
-      failures++;
-      this.#o.logger.warn(
-        { err: error },
-        `Could not hand over jobs stored by a newer worker version: ${(error as Error).message}. Trying again.`,
-      );
+      this.#failures++;
+      // Once per outage, and not at all when a blocked event loop made the call time out.
+      if (
+        !this.#o.loopWatch?.explain(startedAt, 'a hand-over of jobs stored by a newer worker version') &&
+        this.#failing.first()
+      ) {
+        this.#o.logger.warn(
+          { err: error },
+          `Could not hand over jobs stored by a newer worker version: ${(error as Error).message}. Trying again until Redis answers; they wait here meanwhile.`,
+        );
+      }
     } finally {
       this.#handingOver = false;
     }
-    if (this.#waiting.size) this.#schedule(failures ? redisRetryDelay(failures) : this.#o.retryInterval);
+    if (this.#waiting.size)
+      this.#schedule(this.#failures ? redisRetryDelay(this.#failures - 1) : this.#o.retryInterval);
   }
 
   /** For each live process that runs a waiting job's version, the ids it should get. */
