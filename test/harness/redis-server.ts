@@ -170,27 +170,20 @@ export async function waitForRedis(
   await eventually(
     async () => {
       if (started.exitCode !== null) throw new Error(`redis-server exited with ${started.exitCode}`);
-      const probe = new Redis(port, '127.0.0.1', {
-        tls,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        await probe.ping();
-      } finally {
-        probe.disconnect();
-      }
+      await ask(port, (probe) => probe.ping(), tls);
     },
     { timeout, what: `redis-server to answer on port ${port}` },
   );
 }
 
 /** A short-lived connection to 127.0.0.1:`port` for one look at a server; no retries. */
-export async function ask<T>(port: number, look: (redis: Redis) => Promise<T>): Promise<T> {
+export async function ask<T>(
+  port: number,
+  look: (redis: Redis) => Promise<T>,
+  tls?: ConnectionOptions,
+): Promise<T> {
   const redis = new Redis(port, '127.0.0.1', {
+    tls,
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
