@@ -243,7 +243,7 @@ export class Toniq {
       );
     }
     const chosen = candidates[Math.floor(Math.random() * candidates.length)]!;
-    return this.#enqueue('enqueue a job anywhere', chosen.id, worker, args, options);
+    return this.#enqueue('enqueue a job anywhere', chosen, worker, args, options);
   }
 
   /**
@@ -252,7 +252,8 @@ export class Toniq {
    */
   #enqueue<Args>(
     action: string,
-    processId: string,
+    // A process id, or the live process enqueueAnywhere just listed (not listed again).
+    where: string | ProcessStatus,
     worker: Worker<Args>,
     args: unknown,
     options: unknown,
@@ -260,7 +261,8 @@ export class Toniq {
     try {
       this.#requireStarted(action);
       const enqueuer = this.#runtime!.enqueuer;
-      if (processId !== this.#o.processId) return enqueuer.onOtherProcess(processId, worker, args, options);
+      const processId = typeof where === 'string' ? where : where.id;
+      if (processId !== this.#o.processId) return enqueuer.onOtherProcess(where, worker, args, options);
       const registered = this.#workers.get(worker?.name);
       if (!registered) {
         throw new UnknownWorkerError(typeof worker?.name === 'string' ? worker.name : String(worker), [

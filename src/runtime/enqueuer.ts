@@ -18,7 +18,7 @@ import { emitSafely, type ToniqEventEmitter } from '../events.js';
 import type { Job } from '../job/job.js';
 import type { ArgumentCodec } from '../job/serialization.js';
 import type { ResolvedOptions } from '../options.js';
-import type { JobStore } from '../storage/job-store.js';
+import type { JobStore, ProcessStatus } from '../storage/job-store.js';
 import type { LoopWatch } from '../timers.js';
 import { type PersistMode, versionOf, type Worker } from '../worker.js';
 import type { DelayedJobsTimer } from './delayed-jobs-timer.js';
@@ -125,14 +125,19 @@ export class Enqueuer {
    * the target's own timer takes them over when the wake-up message is missed.
    */
   async onOtherProcess<Args>(
-    processId: string,
+    // Its id, or its status when the caller has just listed the processes.
+    where: string | ProcessStatus,
     worker: Worker<Args>,
     args: unknown,
     options: unknown,
   ): Promise<Job<Args>> {
     const { store } = this.#o;
     const { delayFor } = checkEnqueueOptions(options, undefined, this.#o.options.now());
-    const target = (await store.listProcesses()).find((process) => process.id === processId);
+    const processId = typeof where === 'string' ? where : where.id;
+    const target =
+      typeof where === 'string'
+        ? (await store.listProcesses()).find((process) => process.id === processId)
+        : where;
     if (!target || target.heartbeatAge === null) {
       throw new NoSuchProcessError(`Cannot enqueue onto process ${processId}: no live process has that id.`);
     }
