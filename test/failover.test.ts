@@ -186,10 +186,10 @@ describe('takeover', () => {
 
   it('does not take over a process whose event loop is blocked for less than maxEventLoopStall', async () => {
     const keyPrefix = randomPrefix();
-    // The "30 s of CPU work" case, shortened: blocked for 4 × deadAfter. The heartbeat comes
-    // from a worker thread, so it goes on; deadAfter is a bit longer here because a test machine
-    // with two cores and a spinning process can starve any thread for a few hundred ms.
-    const timing = { ...fast, deadAfter: 1000 };
+    // The "30 s of CPU work" case, shortened: blocked for 2 × deadAfter. The heartbeat comes
+    // from a worker thread, so it goes on. deadAfter is 3 s here (not the fast 500 ms): on two
+    // cores, a spinning process beside another test file starved the thread for over a second.
+    const timing = { ...fast, heartbeatInterval: 250, deadAfter: 3000 };
     const busy = await startChild({
       redisUrl: server.redis.url,
       keyPrefix,
@@ -201,7 +201,7 @@ describe('takeover', () => {
     const observer = await newToniq({ keyPrefix, workers: [recordWorker(keyPrefix)], ...timing });
     let takeovers = 0;
     observer.events.on('takenOver', () => takeovers++);
-    await busy.request({ cmd: 'block', ms: timing.deadAfter * 4 }, 20_000);
+    await busy.request({ cmd: 'block', ms: timing.deadAfter * 2 }, 20_000);
     assert.equal(takeovers, 0);
     const status = (await observer.processes()).find((p) => p.id === busy.processId);
     assert.ok(status && status.heartbeatAge !== null, 'the blocked process stayed alive');
