@@ -98,10 +98,11 @@ export interface TakeoverResult {
  * - 'alive': the process's heartbeat has not lapsed;
  * - 'same-process': the taker is the dead process itself;
  * - 'taker-not-alive': the taker's own heartbeat lapsed, so it must not take jobs;
- * - 'not-registered': already taken over (or never registered).
+ * - 'not-registered': already taken over (or never registered);
+ * - 'claimed-by-another': another process is taking it over now.
  */
 export interface TakeoverSkipped {
-  readonly status: 'alive' | 'same-process' | 'taker-not-alive' | 'not-registered';
+  readonly status: 'alive' | 'same-process' | 'taker-not-alive' | 'not-registered' | 'claimed-by-another';
 }
 
 export type TakeoverOutcome = TakeoverResult | TakeoverSkipped;

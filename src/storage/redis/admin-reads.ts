@@ -47,22 +47,31 @@ export class AdminReads {
   async listProcesses(): Promise<ProcessStatus[]> {
     const k = this.#keys;
     const client = this.#client();
-    const [registered, takeoverErrors] = await Promise.all([
-      read(client.hgetall(k.processes)),
+    const [registered, legacy, takeoverErrors] = await Promise.all([
+      read(client.hgetall(k.registry)),
+      // Processes of toniq before 0.2, until they are taken over (their keys have the old layout).
+      read(client.hgetall(k.legacyRegistry)),
       // The notes are advisory, like the counts: a damaged key must not stop takeovers.
       client.hgetall(k.takeoverErrors).catch((error: unknown) => {
         if (damagedKeyOf(error)) return {} as Record<string, string>;
         throw error;
       }),
     ]);
-    const ids = Object.keys(registered);
+    const legacyIds = Object.keys(legacy).filter((id) => !Object.hasOwn(registered, id));
+    const ids = [...Object.keys(registered), ...legacyIds];
     if (!ids.length) return [];
-    const pipeline = client.pipeline();
-    for (const id of ids) pipeline.pttl(k.heartbeat(id));
-    const ttls = (await pipeline.exec()) ?? [];
+    for (const id of legacyIds) registered[id] = legacy[id]!;
+    // One command per process (on a Redis Cluster each heartbeat is in its process's slot); a
+    // failed one reads as no heartbeat.
+    const ttls = await Promise.all(
+      ids.map((id, i) => {
+        const heartbeat = (i < ids.length - legacyIds.length ? k.process(id) : k.legacyProcess(id)).heartbeat;
+        return client.pttl(heartbeat).catch(() => -2);
+      }),
+    );
     return ids.map((id, i) => {
       const { deadAfter, damaged, ...info } = parseInfo(id, registered[id]!);
-      const ttl = Number(ttls[i]?.[1] ?? -2);
+      const ttl = ttls[i] ?? -2;
       const alive = ttl > 0;
       const takeoverError = alive ? undefined : parseTakeoverError(takeoverErrors[id]);
       return {
@@ -84,10 +93,21 @@ export class AdminReads {
         client.hgetall(k.counts).catch((error: unknown) => this.#damagedCounts(error)),
         read(client.zcard(k.failedIndex)),
       ]);
-      const pipeline = client.pipeline();
-      for (const process of processes) pipeline.hlen(k.jobs(process.id)).zcard(k.delayed(process.id));
-      // A process's damaged key shows as 0 here, with a note (a dead one's takeover error names the key too).
-      const sizes = (await pipeline.exec()) ?? [];
+      // One command per key: on a Redis Cluster each process's keys are in its own slot. Settled
+      // like a pipeline's replies, [error, value], so that one damaged key shows as a note.
+      const sizes = await Promise.all(
+        processes.flatMap((process) => {
+          const own = k.process(process.id);
+          return [client.hlen(own.jobs), client.zcard(own.delayed)].map(settled);
+        }),
+      );
+      const delayedCounts = await Promise.all(
+        processes.map((process) =>
+          client
+            .hgetall(k.process(process.id).delayedCounts)
+            .catch((error: unknown) => this.#damagedCounts(error)),
+        ),
+      );
       return {
         processes: processes.map((process, i) => {
           const { report, damaged } = parseReport(reports[process.id]);
@@ -108,7 +128,8 @@ export class AdminReads {
             ...(notes && { damaged: notes }),
           };
         }),
-        delayedByWorker: countsOf(counts, 'delayed:'),
+        // Each process counts its delayed jobs; toniq before 0.2 counted them in the app's counts.
+        delayedByWorker: sumCounts([counts, ...delayedCounts], 'delayed:'),
         failedByWorker: countsOf(counts, 'failed:'),
         failed,
       };
@@ -158,10 +179,10 @@ export class AdminReads {
     return asRequest(ADMIN_REQUEST, async () => {
       const k = this.#keys;
       if (place.kind === 'held') {
-        const ids = await read(this.#client().hkeys(k.jobs(place.processId)));
+        const ids = await read(this.#client().hkeys(k.process(place.processId).jobs));
         return ids.sort().map((id) => ({ id, score: 0 }));
       }
-      const key = place.kind === 'delayed' ? k.delayed(place.processId) : k.failedIndex;
+      const key = place.kind === 'delayed' ? k.process(place.processId).delayed : k.failedIndex;
       return placedIds(await read(this.#client().zrange(key, 0, -1, 'WITHSCORES')));
     });
   }
@@ -173,7 +194,8 @@ export class AdminReads {
     newestFirst: boolean,
   ): Promise<{ ids: PlacedId[]; total: number }> {
     return asRequest(ADMIN_REQUEST, async () => {
-      const key = place.kind === 'delayed' ? this.#keys.delayed(place.processId) : this.#keys.failedIndex;
+      const key =
+        place.kind === 'delayed' ? this.#keys.process(place.processId).delayed : this.#keys.failedIndex;
       const last = offset + limit - 1;
       const batch = this.#client().multi();
       if (newestFirst) batch.zrevrange(key, offset, last, 'WITHSCORES');
@@ -192,9 +214,9 @@ export class AdminReads {
       const k = this.#keys;
       const key =
         place.kind === 'held'
-          ? k.jobs(place.processId)
+          ? k.process(place.processId).jobs
           : place.kind === 'delayed'
-            ? k.delayedJobs(place.processId)
+            ? k.process(place.processId).delayedJobs
             : k.failed;
       return jobsFound(ids, await read(this.#client().hmgetBuffer(key, ...ids)));
     });
@@ -202,14 +224,14 @@ export class AdminReads {
 
   dueTime(processId: string, id: string): Promise<number | null> {
     return asRequest(ADMIN_REQUEST, async () => {
-      const score = await read(this.#client().zscore(this.#keys.delayed(processId), id));
+      const score = await read(this.#client().zscore(this.#keys.process(processId).delayed, id));
       return score === null ? null : timeOfScore(score);
     });
   }
 
   makeDelayedJobsDue(processId: string, ids: readonly string[]): Promise<string[]> {
     return asRequest(ADMIN_REQUEST, async () => {
-      const key = this.#keys.delayed(processId);
+      const key = this.#keys.process(processId).delayed;
       const found: string[] = [];
       for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
         const batch = ids.slice(start, start + SCRIPT_BATCH);
@@ -218,6 +240,23 @@ export class AdminReads {
       return found;
     });
   }
+}
+
+/** A command's reply as a pipeline gives it: [error, value]. */
+function settled<T>(reply: Promise<T>): Promise<[Error | null, T | null]> {
+  return reply.then(
+    (value) => [null, value],
+    (error: Error) => [error, null],
+  );
+}
+
+/** The per-worker counts of `kind` ("delayed:"), summed over several counts hashes. */
+function sumCounts(hashes: ReadonlyArray<Record<string, string>>, kind: string): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const hash of hashes) {
+    for (const [worker, count] of countsOf(hash, kind)) sum.set(worker, (sum.get(worker) ?? 0) + count);
+  }
+  return sum;
 }
 
 /** A ZRANGE … WITHSCORES reply (id, score, id, score, …) as ids with their scores. */

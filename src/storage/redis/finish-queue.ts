@@ -104,14 +104,10 @@ export class FinishQueue {
     this.#finishes.clear();
     this.#waiters = [];
     try {
-      if (batches.length === 1) {
-        const [processId, ids] = batches[0]!;
-        await this.#client().hdel(this.#keys.jobs(processId), ...ids);
-      } else {
-        const pipeline = this.#client().multi();
-        for (const [processId, ids] of batches) pipeline.hdel(this.#keys.jobs(processId), ...ids);
-        await pipeline.exec();
-      }
+      // One command per process: on a Redis Cluster each process's jobs live in their own slot.
+      await Promise.all(
+        batches.map(([processId, ids]) => this.#client().hdel(this.#keys.process(processId).jobs, ...ids)),
+      );
     } catch (error) {
       for (const [processId, ids] of batches) {
         const pending = this.#finishes.get(processId) ?? new Set();

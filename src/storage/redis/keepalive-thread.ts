@@ -10,15 +10,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import type { RedisTlsOptions } from '../../tls-options.js';
-import { statusOf } from './script-results.js';
+import { keysFor } from '../keys.js';
+import { beatOnce } from './process-registry.js';
 import { defineScripts } from './scripts.js';
 
 export interface KeepaliveThreadData {
   url: string;
   /** The store's tls option, cloned into this thread (hence data only: see tls-options.ts). */
   tls: RedisTlsOptions | undefined;
-  processesKey: string;
-  heartbeatKey: string;
+  keyPrefix: string;
   processId: string;
   infoJson: string;
   interval: number;
@@ -30,6 +30,7 @@ export interface KeepaliveThreadData {
 
 const data = workerData as KeepaliveThreadData;
 const progress = new BigInt64Array(data.progress);
+const keys = keysFor(data.keyPrefix);
 const redis = defineScripts(
   new Redis(data.url, {
     ...(data.tls ? { tls: data.tls } : {}),
@@ -55,17 +56,10 @@ async function beat(): Promise<void> {
     return;
   }
   try {
-    const reply = await redis.keepAlive(
-      data.processesKey,
-      data.heartbeatKey,
-      data.processId,
-      data.infoJson,
-      data.deadAfter,
-      Date.now(),
-    );
+    const takenOver = await beatOnce(redis, keys, data.processId, data.infoJson, data.deadAfter);
     if (state !== 'ok') post({ type: 'recovered' });
     state = 'ok';
-    if (statusOf('keepAlive', reply) === 'registered-again') post({ type: 'taken-over' });
+    if (takenOver) post({ type: 'taken-over' });
   } catch (error) {
     if (state !== 'error') post({ type: 'error', message: (error as Error).message });
     state = 'error';

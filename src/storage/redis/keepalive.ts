@@ -1,6 +1,6 @@
 /**
- * A process's registration and heartbeat: the beat itself (keep-alive.lua), the leaving
- * (end-process.lua), and the wiring of the heartbeat thread (keepalive-thread.ts), which beats from
+ * A process's registration and heartbeat: the beat itself (process-registry.ts), the leaving
+ * (end-process.lua, then forget-process.lua), and the wiring of the heartbeat thread (keepalive-thread.ts), which beats from
  * its own connection so that a job blocking the main event loop does not get its process taken
  * over. The main thread proves it makes progress through shared memory; until the thread's first
  * beat, the main thread beats itself.
@@ -11,20 +11,11 @@ import type { RedisTlsOptions } from '../../tls-options.js';
 import type { Keepalive, KeepaliveCallbacks, KeepaliveTiming, ProcessInfo } from '../job-store.js';
 import type { Keys } from '../keys.js';
 import type { KeepaliveThreadData } from './keepalive-thread.js';
+import { beatOnce, forgetProcess, infoJson } from './process-registry.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
 
-/** What a process is registered with: its info and when it counts as dead. */
-export function infoJson(info: ProcessInfo, deadAfter: number): string {
-  return JSON.stringify({ ...info, deadAfter });
-}
-
-/** What a process is registered with when jobs are written for it while it is not registered. */
-export function placeholderJson(processId: string): string {
-  return JSON.stringify({ id: processId, placeholder: true });
-}
-
-/** One beat from the main thread; true when the process was not registered with its own info (taken over). */
+/** One beat from the main thread (beatOnce), with a refusal at start said as such. */
 export async function keepAlive(
   redis: ScriptedRedis,
   keys: Keys,
@@ -33,15 +24,7 @@ export async function keepAlive(
   deadAfter: number,
 ): Promise<boolean> {
   try {
-    const reply = await redis.keepAlive(
-      keys.processes,
-      keys.heartbeat(info.id),
-      info.id,
-      infoJson(info, deadAfter),
-      deadAfter,
-      Date.now(),
-    );
-    return statusOf('keepAlive', reply) === 'registered-again';
+    return await beatOnce(redis, keys, info.id, infoJson(info, deadAfter), deadAfter);
   } catch (error) {
     // At start this is the first write: an out-of-memory or permission refusal must say so.
     if (describeRedisRefusal(error)) {
@@ -51,16 +34,25 @@ export async function keepAlive(
   }
 }
 
-/** Gives up the heartbeat; true when the process holds jobs and stays registered for their takeover. */
+/**
+ * Gives up the heartbeat; true when the process holds jobs and stays registered for their
+ * takeover. Otherwise its keyspace is closed and it leaves the registry, unless it was
+ * registered again meanwhile (jobs written for it: then it stays, for a takeover).
+ */
 export async function endProcess(redis: ScriptedRedis, keys: Keys, processId: string): Promise<boolean> {
+  const own = keys.process(processId);
+  const epoch = (await redis.hget(keys.registryEpochs, processId)) ?? '';
   const reply = await redis.endProcess(
-    keys.processes,
-    keys.heartbeat(processId),
-    keys.jobs(processId),
-    keys.delayed(processId),
-    processId,
+    own.heartbeat,
+    own.jobs,
+    own.delayed,
+    own.delayedJobs,
+    own.failing,
+    own.open,
   );
-  return statusOf('endProcess', reply) === 'jobs-left';
+  if (statusOf('endProcess', reply) === 'jobs-left') return true;
+  await forgetProcess(redis, keys, keys.registry, processId, epoch);
+  return false;
 }
 
 export interface KeepaliveThreadOptions {
@@ -85,8 +77,7 @@ export function startKeepaliveThread(options: KeepaliveThreadOptions): Keepalive
   const data: KeepaliveThreadData = {
     url: options.url,
     tls: options.tls,
-    processesKey: keys.processes,
-    heartbeatKey: keys.heartbeat(info.id),
+    keyPrefix: keys.prefix,
     processId: info.id,
     infoJson: infoJson(info, timing.deadAfter),
     interval: timing.interval,

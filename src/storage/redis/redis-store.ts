@@ -32,16 +32,18 @@ import type {
   TakeoverError,
   TakeoverOutcome,
 } from '../job-store.js';
-import { type Keys, keysFor } from '../keys.js';
+import { type Keys, keysFor, type ProcessKeys } from '../keys.js';
 import { AdminReads, SCRIPT_BATCH } from './admin-reads.js';
 import { checkServer, connectRedis } from './connection.js';
 import { FinishQueue } from './finish-queue.js';
-import { endProcess, keepAlive, placeholderJson, startKeepaliveThread } from './keepalive.js';
+import { endProcess, keepAlive, startKeepaliveThread } from './keepalive.js';
+import * as keyspace from './keyspace-writes.js';
 import { channelOf, subscribeToMessages } from './messages.js';
 import { asRequest } from './redis-errors.js';
-import { handOverOf, jobsFound, pairs, read, scoreOf, timeOfScore } from './replies.js';
+import { jobsFound, pairs, read, timeOfScore } from './replies.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
+import { takeOverKeyspace } from './takeover-protocol.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 export interface RedisStoreOptions {
@@ -66,6 +68,7 @@ export class RedisStore implements JobStore, AdminStore {
   readonly #finishes: FinishQueue;
   readonly #admin: AdminReads;
   #subscriber: Redis | undefined;
+  #takeoverLease = 30_000;
   readonly #reconnectListeners: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
@@ -120,11 +123,8 @@ export class RedisStore implements JobStore, AdminStore {
   addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
     let coalescer = this.#adds.get(processId);
     if (!coalescer) {
-      const key = this.#keys.jobs(processId);
-      coalescer = new WriteCoalescer<StoredJob>((batch) => {
-        const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
-        for (const job of batch) args.push(job.id, job.record);
-        return this.#client.addJobs(key, this.#keys.processes, ...args).catch((error: unknown) => {
+      coalescer = new WriteCoalescer<StoredJob>((batch) =>
+        keyspace.writeJobs(this.#client, this.#keys, processId, batch).catch((error: unknown) => {
           // The write may still land after the command timed out: remove it then, so that a
           // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
           // damaged key was refused before anything was written: nothing to remove.
@@ -135,8 +135,8 @@ export class RedisStore implements JobStore, AdminStore {
             );
           }
           throw error;
-        });
-      });
+        }),
+      );
       this.#adds.set(processId, coalescer);
     }
     return coalescer.add(jobs);
@@ -147,17 +147,17 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async listJobs(processId: string): Promise<StoredJob[]> {
-    const all = await read(this.#client.hgetallBuffer(this.#keys.jobs(processId)));
+    const all = await read(this.#client.hgetallBuffer(this.#keys.process(processId).jobs));
     return Object.entries(all).map(([id, record]) => ({ id, record }));
   }
 
   listJobIds(processId: string): Promise<string[]> {
-    return read(this.#client.hkeys(this.#keys.jobs(processId)));
+    return read(this.#client.hkeys(this.#keys.process(processId).jobs));
   }
 
   async getJobs(processId: string, ids: readonly string[]): Promise<StoredJob[]> {
     if (!ids.length) return [];
-    return jobsFound(ids, await read(this.#client.hmgetBuffer(this.#keys.jobs(processId), ...ids)));
+    return jobsFound(ids, await read(this.#client.hmgetBuffer(this.#keys.process(processId).jobs, ...ids)));
   }
 
   onReconnected(listener: () => void): void {
@@ -167,24 +167,19 @@ export class RedisStore implements JobStore, AdminStore {
   addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
     let coalescer = this.#delayedAdds.get(processId);
     if (!coalescer) {
-      const delayedKey = this.#keys.delayed(processId);
-      const delayedJobsKey = this.#keys.delayedJobs(processId);
-      coalescer = new WriteCoalescer<DelayedStoredJob>((batch) => {
-        const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
-        for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
-        return this.#client
-          .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts, ...args)
-          .catch((error: unknown) => {
-            // As for addJobs: a refusal before the first write leaves nothing to undo.
-            if (!(error instanceof DamagedKeyError)) {
-              void this.#undoDelayed(
-                delayedKey,
-                delayedJobsKey,
-                batch.map((job) => job.id),
-              );
-            }
-            throw error;
-          });
+      coalescer = new WriteCoalescer<DelayedStoredJob>(async (batch) => {
+        try {
+          await keyspace.writeDelayedJobs(this.#client, this.#keys, processId, keyspace.scored(batch));
+        } catch (error) {
+          // As for addJobs: a refusal before the first write leaves nothing to undo.
+          if (!(error instanceof DamagedKeyError)) {
+            void this.#undoDelayed(
+              processId,
+              batch.map((job) => job.id),
+            );
+          }
+          throw error;
+        }
       });
       this.#delayedAdds.set(processId, coalescer);
     }
@@ -192,11 +187,12 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   /** Removes delayed jobs whose write failed (it may land late); tries until Redis answers, for a while. */
-  async #undoDelayed(delayedKey: string, delayedJobsKey: string, ids: string[]): Promise<void> {
+  async #undoDelayed(processId: string, ids: string[]): Promise<void> {
+    const k = this.#keys.process(processId);
     for (let attempt = 0; attempt < 60 && !this.#closed; attempt++) {
       try {
         // One script: the due time, the record and the count go together.
-        await this.#client.removeDelayedJobs(delayedKey, delayedJobsKey, this.#keys.counts, ...ids);
+        await this.#client.removeDelayedJobs(k.delayed, k.delayedJobs, k.delayedCounts, ...ids);
         return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -205,15 +201,16 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async scheduleRetry(processId: string, job: DelayedStoredJob): Promise<boolean> {
-    const k = this.#keys;
+    const k = this.#keys.process(processId);
+    const [{ score }] = keyspace.scored([job]) as [keyspace.ScoredJob];
     const moved = await this.#client.scheduleRetry(
-      k.jobs(processId),
-      k.delayed(processId),
-      k.delayedJobs(processId),
-      k.counts,
+      k.jobs,
+      k.delayed,
+      k.delayedJobs,
+      k.delayedCounts,
       job.id,
       job.record,
-      scoreOf(job.dueAt),
+      score,
     );
     return statusOf('scheduleRetry', moved) === 'moved';
   }
@@ -232,12 +229,12 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async #takeDelayed(processId: string, upTo: string, limit: number): Promise<StoredJob[]> {
-    const k = this.#keys;
+    const k = this.#keys.process(processId);
     const reply = (await this.#client.takeDueJobsBuffer(
-      k.delayed(processId),
-      k.delayedJobs(processId),
-      k.jobs(processId),
-      k.counts,
+      k.delayed,
+      k.delayedJobs,
+      k.jobs,
+      k.delayedCounts,
       upTo,
       limit,
     )) as Buffer[];
@@ -245,23 +242,13 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async nextDueTime(processId: string): Promise<number | null> {
-    const reply = await read(this.#client.zrange(this.#keys.delayed(processId), 0, 0, 'WITHSCORES'));
+    const reply = await read(this.#client.zrange(this.#keys.process(processId).delayed, 0, 0, 'WITHSCORES'));
     if (reply.length < 2) return null;
     return timeOfScore(reply[1]!);
   }
 
-  async failJob(processId: string, job: StoredJob, failedAt: number): Promise<boolean> {
-    const k = this.#keys;
-    const moved = await this.#client.failJob(
-      k.jobs(processId),
-      k.failed,
-      k.failedIndex,
-      k.counts,
-      job.id,
-      job.record,
-      failedAt,
-    );
-    return statusOf('failJob', moved) === 'moved';
+  failJob(processId: string, job: StoredJob, failedAt: number): Promise<boolean> {
+    return keyspace.failJob(this.#client, this.#keys, processId, job, failedAt);
   }
 
   getFailedJob(id: string): Promise<Buffer | null> {
@@ -279,29 +266,16 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async #retryFailedJobs(processId: string, jobs: readonly StoredJob[]): Promise<string[]> {
-    const k = this.#keys;
     const moved: string[] = [];
     for (let start = 0; start < jobs.length; start += SCRIPT_BATCH) {
-      const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
-      for (const job of jobs.slice(start, start + SCRIPT_BATCH)) args.push(job.id, job.record);
-      const reply = (await this.#client.retryFailedJobs(
-        k.failed,
-        k.failedIndex,
-        k.delayed(processId),
-        k.delayedJobs(processId),
-        k.processes,
-        k.counts,
-        ...args,
-      )) as string[];
-      moved.push(...reply);
+      const batch = jobs.slice(start, start + SCRIPT_BATCH);
+      moved.push(...(await keyspace.retryFailedJobs(this.#client, this.#keys, processId, batch)));
     }
     return moved;
   }
 
-  async handOverJobs(from: string, to: string, ids: readonly string[]): Promise<HandOverResult> {
-    const k = this.#keys;
-    const keys = [k.jobs(from), k.heartbeat(to), k.delayed(to), k.delayedJobs(to), k.counts];
-    return handOverOf((await this.#client.handOverJobs(...keys, ...ids)) as [number, ...string[]]);
+  handOverJobs(from: string, to: string, ids: readonly string[]): Promise<HandOverResult> {
+    return keyspace.handOverJobs(this.#client, this.#keys, from, to, ids);
   }
 
   deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
@@ -314,13 +288,21 @@ export class RedisStore implements JobStore, AdminStore {
     for (let start = 0; start < ids.length; start += SCRIPT_BATCH) {
       const batch = ids.slice(start, start + SCRIPT_BATCH);
       removed.push(
-        ...((await this.#client.deleteFailedJobs(k.failed, k.failedIndex, k.counts, ...batch)) as string[]),
+        ...((await this.#client.deleteFailedJobs(
+          k.failed,
+          k.failedIndex,
+          k.counts,
+          k.failedRetrying,
+          ...batch,
+        )) as string[]),
       );
     }
     return removed;
   }
 
   keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
+    // A takeover's claim lasts as long as a heartbeat: a taker stalled longer counts as dead too.
+    this.#takeoverLease = deadAfter;
     return keepAlive(this.#client, this.#keys, this.#url, info, deadAfter);
   }
 
@@ -353,29 +335,31 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
+    if (deadId === takerId) return { status: 'same-process' };
     const k = this.#keys;
-    const reply = (await this.#client.takeOverProcessBuffer(
-      k.processes,
-      k.heartbeat(deadId),
-      k.heartbeat(takerId),
-      k.jobs(deadId),
-      k.delayed(deadId),
-      k.delayedJobs(deadId),
-      k.jobs(takerId),
-      k.delayed(takerId),
-      k.delayedJobs(takerId),
-      k.reports,
-      deadId,
-      takerId,
-    )) as [number, number, ...Buffer[]];
-    const [status, delayed, ...jobs] = reply;
-    // Not dead, already taken over, or the taker itself not alive: someone else's move, not a fault.
-    const outcome = statusOf('takeOverProcess', status);
-    if (outcome !== 'taken-over') return { status: outcome };
-    // A failure recorded by an earlier attempt is history now; losing this write only leaves a
-    // note on a process that is no longer listed.
-    this.#client.hdel(k.takeoverErrors, deadId).catch(() => {});
-    return { status: 'taken-over', jobs: pairs(jobs), delayed };
+    const client = this.#client;
+    const [registered, epoch, legacy, takerTtl] = await Promise.all([
+      client.hexists(k.registry, deadId),
+      client.hget(k.registryEpochs, deadId),
+      client.hexists(k.legacyRegistry, deadId),
+      client.pttl(k.process(takerId).heartbeat),
+    ]);
+    if (!registered && !legacy) return { status: 'not-registered' };
+    if (takerTtl <= 0) return { status: 'taker-not-alive' };
+    const lease = this.#takeoverLease;
+    const layouts: Array<{ dead: ProcessKeys; registry: string; epoch: string }> = [];
+    if (registered) layouts.push({ dead: k.process(deadId), registry: k.registry, epoch: epoch ?? '' });
+    // Jobs left by a process of toniq before 0.2 (one hash tag for every key).
+    if (legacy) layouts.push({ dead: k.legacyProcess(deadId), registry: k.legacyRegistry, epoch: '*' });
+    const jobs: StoredJob[] = [];
+    let delayed = 0;
+    for (const layout of layouts) {
+      const outcome = await takeOverKeyspace(client, k, { ...layout, deadId, takerId, lease });
+      if (outcome.status !== 'taken-over') return outcome;
+      jobs.push(...outcome.jobs);
+      delayed += outcome.delayed;
+    }
+    return { status: 'taken-over', jobs, delayed };
   }
 
   async publish(processId: string | null, message: StoreMessage): Promise<void> {

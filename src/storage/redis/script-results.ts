@@ -10,9 +10,18 @@ import type { ScriptName } from './scripts.js';
 
 /** Status code → meaning, per script (see each script's header in ./lua). */
 const STATUSES = {
-  /** fail-job.lua */
-  failJob: {
-    1: 'moved', // to the failed list
+  /** add-jobs.lua */
+  addJobs: {
+    [-1]: 'closed', // the keyspace is not open: register the process first (nothing written)
+  },
+  /** add-delayed-jobs.lua */
+  addDelayedJobs: {
+    [-1]: 'closed', // the keyspace is not open: register the process first (nothing written)
+    [-2]: 'not-alive', // asked to write only to a live process, and it is not (nothing written)
+  },
+  /** start-failing.lua */
+  startFailing: {
+    1: 'moved', // to the process's failing jobs, on its way to the failed list
     0: 'not-held', // the process no longer holds the job (taken over): nothing written
   },
   /** schedule-retry.lua */
@@ -20,23 +29,42 @@ const STATUSES = {
     1: 'moved', // to the process's delayed jobs
     0: 'not-held', // the process no longer holds the job (taken over): nothing written
   },
-  /** keep-alive.lua */
-  keepAlive: {
+  /** register-process.lua */
+  registerProcess: {
     1: 'registered-again', // it was not registered with its own info: first beat, or taken over
-    0: 'beating', // registered as it was
+    0: 'registered',
+  },
+  /** beat.lua */
+  beat: {
+    1: 'taken-over', // a takeover's note was waiting: the process was taken over while paused
+    0: 'beating',
   },
   /** end-process.lua */
   endProcess: {
     1: 'jobs-left', // it stays registered, for a takeover of the jobs it holds
-    0: 'left', // it held nothing and left the registry
+    0: 'closed', // it held nothing: its keyspace is closed, and it may be forgotten
   },
-  /** take-over-process.lua (the first element of its reply) */
-  takeOverProcess: {
-    1: 'taken-over',
+  /** forget-process.lua */
+  forgetProcess: {
+    1: 'forgotten',
+    0: 'registered-again', // registered again meanwhile: it stays
+  },
+  /** claim-process.lua */
+  claimProcess: {
+    1: 'claimed',
     0: 'alive', // the process's heartbeat has not lapsed
-    [-1]: 'same-process', // the taker is the dead process itself
-    [-2]: 'taker-not-alive', // the taker's own heartbeat lapsed: it must not take jobs
-    [-3]: 'not-registered', // already taken over (or never registered)
+    [-4]: 'claimed-by-another', // another process is taking it over now
+  },
+  /** drop-process-jobs.lua */
+  dropProcessJobs: {
+    1: 'dropped',
+    0: 'claim-lost', // the taker's lease lapsed and another process claimed it
+  },
+  /** finish-takeover.lua */
+  finishTakeover: {
+    1: 'finished',
+    2: 'jobs-left', // jobs were written meanwhile: copy another round
+    0: 'claim-lost', // the taker's lease lapsed and another process claimed it
   },
   /** record-stats.lua */
   recordStats: {

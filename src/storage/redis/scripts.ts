@@ -14,19 +14,26 @@ import { scriptErrorOf } from './redis-errors.js';
  */
 const MOVES = ['job-counts', 'job-moves'];
 const SCRIPTS = {
+  // In a process's keyspace (one slot: its hash tag).
   addJobs: { file: 'add-jobs.lua', keys: 2 },
-  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 4, libs: MOVES },
+  addDelayedJobs: { file: 'add-delayed-jobs.lua', keys: 5, libs: MOVES },
   removeDelayedJobs: { file: 'remove-delayed-jobs.lua', keys: 3, libs: MOVES },
   scheduleRetry: { file: 'schedule-retry.lua', keys: 4, libs: MOVES },
   takeDueJobs: { file: 'take-due-jobs.lua', keys: 4, libs: MOVES },
-  failJob: { file: 'fail-job.lua', keys: 4, libs: MOVES },
-  retryFailedJobs: { file: 'retry-failed-jobs.lua', keys: 6, libs: MOVES },
-  deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 3, libs: MOVES },
+  startFailing: { file: 'start-failing.lua', keys: 2 },
   makeDelayedJobsDue: { file: 'make-delayed-jobs-due.lua', keys: 1 },
-  handOverJobs: { file: 'hand-over-jobs.lua', keys: 5, libs: MOVES },
-  keepAlive: { file: 'keep-alive.lua', keys: 2 },
-  takeOverProcess: { file: 'take-over-process.lua', keys: 10 },
-  endProcess: { file: 'end-process.lua', keys: 4 },
+  beat: { file: 'beat.lua', keys: 3 },
+  endProcess: { file: 'end-process.lua', keys: 6 },
+  claimProcess: { file: 'claim-process.lua', keys: 3 },
+  readProcessJobs: { file: 'read-process-jobs.lua', keys: 5 },
+  dropProcessJobs: { file: 'drop-process-jobs.lua', keys: 6, libs: MOVES },
+  finishTakeover: { file: 'finish-takeover.lua', keys: 6 },
+  // In the app's shared keys (one slot: the app's hash tag).
+  addFailedJobs: { file: 'add-failed-jobs.lua', keys: 3, libs: MOVES },
+  claimFailedJobs: { file: 'claim-failed-jobs.lua', keys: 2 },
+  deleteFailedJobs: { file: 'delete-failed-jobs.lua', keys: 4, libs: MOVES },
+  registerProcess: { file: 'register-process.lua', keys: 2 },
+  forgetProcess: { file: 'forget-process.lua', keys: 4 },
   recordStats: { file: 'record-stats.lua', keys: 2 },
 } as const;
 

@@ -1,7 +1,7 @@
 -- remove-delayed-jobs: removes delayed jobs of a process whose write was reported as failed
 -- (a timeout: the write may still have landed), so an enqueue that was refused leaves nothing.
 -- Guarantees: a job's due time, record and count go together.
--- KEYS[1] delayed zset of the process, KEYS[2] delayed-jobs hash of the process, KEYS[3] counts hash
+-- KEYS[1] delayed zset of the process, KEYS[2] delayed-jobs hash of the process, KEYS[3] its delayed-counts hash
 -- ARGV: job ids
 -- Returns the number of jobs removed.
 expect_types({ 'zset', 'hash' })

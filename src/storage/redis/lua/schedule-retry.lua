@@ -6,7 +6,7 @@
 -- KEYS[1] jobs hash of the process
 -- KEYS[2] delayed zset of the process
 -- KEYS[3] delayed-jobs hash of the process
--- KEYS[4] counts hash
+-- KEYS[4] delayed-counts hash of the process
 -- ARGV[1] job id, ARGV[2] new record, ARGV[3] due ms
 -- Returns 1 when moved, 0 when the process no longer holds the job (move_held_job, lib/job-moves.lua).
 expect_types({ 'hash', 'zset', 'hash' })

@@ -4,7 +4,7 @@
 -- KEYS[1] delayed zset of the process
 -- KEYS[2] delayed-jobs hash of the process
 -- KEYS[3] jobs hash of the process
--- KEYS[4] counts hash
+-- KEYS[4] delayed-counts hash of the process
 -- ARGV[1] now in ms ("+inf" takes every delayed job, even those held until flushed)
 -- ARGV[2] most jobs to move
 -- Returns a flat array: id, record, id, record, …
