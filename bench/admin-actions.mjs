@@ -68,8 +68,9 @@ async function liveProcesses(prefix, count) {
       workers: ['W'],
       deadAfter: 3_600_000,
     };
-    await client.hset(`{${prefix}}:processes`, id, JSON.stringify(info));
-    await client.set(`{${prefix}}:heartbeat:${id}`, String(Date.now()), 'PX', 3_600_000);
+    await client.hset(`{${prefix}}:registry`, id, JSON.stringify(info));
+    await client.set(`{${prefix}:${id}}:heartbeat`, String(Date.now()), 'PX', 3_600_000);
+    await client.set(`{${prefix}:${id}}:open`, '1');
   }
   return processes;
 }

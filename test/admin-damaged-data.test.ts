@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectAdmin, createToniq, defineWorker, noRetry } from '../src/index.js';
 import { encodeRecord, NO_ARGS } from '../src/job/job-record.js';
+import { keysFor } from '../src/storage/keys.js';
 import { serve } from './harness/browser.js';
 import { collectEvents, eventually } from './harness/eventually.js';
 import { randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
@@ -19,8 +20,8 @@ const sendEmail = defineWorker('SendEmail', (_args: { to: string }) => {});
 /** Registers a process the way keep-alive does, alive for a minute, with `info` as its registration. */
 async function registerRaw(keyPrefix: string, id: string, info: string): Promise<void> {
   const client = server.redis.client();
-  await client.hset(`{${keyPrefix}}:processes`, id, info);
-  await client.set(`{${keyPrefix}}:heartbeat:${id}`, '1', 'PX', 60_000);
+  await client.hset(keysFor(keyPrefix).registry, id, info);
+  await client.set(keysFor(keyPrefix).process(id).heartbeat, '1', 'PX', 60_000);
 }
 
 const registration = (id: string, fields: Record<string, unknown>) =>
@@ -125,8 +126,8 @@ describe('the admin with damaged entries in Redis', () => {
     try {
       const client = server.redis.client();
       await registerRaw(keyPrefix, 'wrong-type', registration('wrong-type', {}));
-      await client.set(`{${keyPrefix}}:jobs:wrong-type`, 'a string');
-      await client.hset(`{${keyPrefix}}:processes`, 'noted', registration('noted', {}));
+      await client.set(keysFor(keyPrefix).process('wrong-type').jobs, 'a string');
+      await client.hset(keysFor(keyPrefix).registry, 'noted', registration('noted', {}));
       await client.hset(
         `{${keyPrefix}}:takeover-errors`,
         'noted',

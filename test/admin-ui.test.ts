@@ -15,6 +15,7 @@ import {
   noRetry,
   type Toniq,
 } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { screenshot, serve, type TestPage, useBrowser } from './harness/browser.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
@@ -231,11 +232,11 @@ describe('admin web UI', () => {
     const toniq = await newToniq({ keyPrefix, workers: [sendEmail] });
     const client = redis.redis.client();
     await client.hset(
-      `{${keyPrefix}}:processes`,
+      keysFor(keyPrefix).registry,
       'damaged-one',
       JSON.stringify({ id: 'damaged-one', host: 'web-2', pid: 7, version: '1', workers: 5 }),
     );
-    await client.set(`{${keyPrefix}}:heartbeat:damaged-one`, '1', 'PX', 60_000);
+    await client.set(keysFor(keyPrefix).process('damaged-one').heartbeat, '1', 'PX', 60_000);
     await client.hset(`{${keyPrefix}}:reports`, 'damaged-one', '{"workers":{"Good":null}}');
     const tab = await browser.newPage();
     const { page } = tab;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { defineWorker, type FailedJob, type Job, noRetry } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 import { freePort } from './harness/redis-server.js';
@@ -267,7 +268,7 @@ describe('the toniq command line tool', () => {
     const { toniq, keyPrefix } = await startToniq();
     const client = server.redis.client();
     await client.hset(
-      `{${keyPrefix}}:processes`,
+      keysFor(keyPrefix).registry,
       'damaged-one',
       JSON.stringify({
         id: 'damaged-one',
@@ -278,7 +279,7 @@ describe('the toniq command line tool', () => {
         workers: null,
       }),
     );
-    await client.set(`{${keyPrefix}}:heartbeat:damaged-one`, '1', 'PX', 60_000);
+    await client.set(keysFor(keyPrefix).process('damaged-one').heartbeat, '1', 'PX', 60_000);
     await client.hset(`{${keyPrefix}}:reports`, 'damaged-one', '{"workers":{"Good":null}}');
     const id = '01JDAMAGED0000000000000009';
     const header = JSON.stringify({ id, worker: 'SendEmail', attempt: 2, createdAt: Date.now(), failed: {} });

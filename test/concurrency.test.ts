@@ -69,8 +69,7 @@ describe('limiting concurrency', () => {
     const jobs = [];
     for (const n of [1, 2, 3]) jobs.push(await toniq.enqueue(worker, { n }));
     const client = server.redis.client();
-    const key = `*jobs:${toniq.processId}`;
-    const [jobsKey] = await client.keys(key);
+    const [jobsKey] = await client.keys(`*:${toniq.processId}}:jobs`);
     assert.equal(await client.hlen(jobsKey!), 3, 'the running job and the two waiting ones');
     for (const n of [1, 2, 3]) await release(n);
     await eventually(async () => assert.equal(await client.exists(jobsKey!), 0));

@@ -90,22 +90,32 @@ describe('configuration', () => {
       await toniq.enqueue(fixtureWorker, { do: 'throw' });
       await failed;
       const client = own.client();
-      const kinds = ['jobs', 'delayed', 'delayed-jobs', 'failed', 'failed-index', 'counts', 'processes'];
-      kinds.push('heartbeat', 'reports', 'throughput');
+      // The app's shared keys under {myapp}, the process's own under {myapp:<process id>}.
+      const shared = [
+        'failed',
+        'failed-index',
+        'counts',
+        'registry',
+        'registry-epochs',
+        'reports',
+        'throughput',
+      ];
+      const perProcess = ['jobs', 'delayed', 'delayed-jobs', 'delayed-counts', 'heartbeat', 'open'];
       const keys = await eventually(
         async () => {
           const all = await client.keys('*');
-          for (const kind of kinds) {
+          for (const kind of shared) {
             assert.ok(
               all.some((key) => key.startsWith(`{myapp}:${kind}:`) || key === `{myapp}:${kind}`),
               kind,
             );
           }
+          for (const kind of perProcess) assert.ok(all.includes(`{myapp:${toniq.processId}}:${kind}`), kind);
           return all;
         },
         { what: 'a key of every kind (the report comes within a second)' },
       );
-      for (const key of keys) assert.match(key, /^\{myapp\}:/);
+      for (const key of keys) assert.match(key, /^\{myapp[:}]/);
       // And nothing in another database.
       assert.doesNotMatch(await client.info('keyspace'), /^db(?!0:)\d+:/m);
       await toniq.stop({ timeout: 100 });

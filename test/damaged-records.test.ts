@@ -10,6 +10,7 @@ import {
   type Job,
 } from '../src/index.js';
 import { decodeRecord } from '../src/job/job-record.js';
+import { keysFor } from '../src/storage/keys.js';
 import { RedisStore } from '../src/storage/redis/redis-store.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import {
@@ -67,7 +68,7 @@ describe('damaged records and keys', () => {
       [1, 2, 3].map(() => toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 300 })),
     );
     const bad = jobs[1]!.id;
-    await server.redis.client().hset(`{${keyPrefix}}:delayed-jobs:${toniq.processId}`, bad, TRUNCATED);
+    await server.redis.client().hset(keysFor(keyPrefix).process(toniq.processId).delayedJobs, bad, TRUNCATED);
     const finished = collectEvents<[Job]>(toniq.events, 'finished', 2, 3000);
 
     // Within 3 s, not at the orphan check ~30 s later: the script that took them did not fail half-way.
@@ -178,14 +179,14 @@ describe('damaged records and keys', () => {
     await dead.enqueue(fixtureWorker, { do: 'succeed' });
     await dead.stop();
     // Someone SET it by hand: it never lapses.
-    await server.redis.client().set(`{${keyPrefix}}:heartbeat:stuck`, String(Date.now()));
+    await server.redis.client().set(keysFor(keyPrefix).process('stuck').heartbeat, String(Date.now()));
 
     const toniq = await newToniq({ keyPrefix, workers: [fixtureWorker], ...fast });
     const [taken] = await nextEvent<[{ processId: string; jobs: number }]>(toniq.events, 'takenOver', {
       filter: (event) => event.processId === 'stuck',
     });
     assert.equal(taken.jobs, 1);
-    assert.equal(await server.redis.client().exists(`{${keyPrefix}}:heartbeat:stuck`), 0);
+    assert.equal(await server.redis.client().exists(keysFor(keyPrefix).process('stuck').heartbeat), 0);
     assert.equal(
       (await toniq.processes()).find((process) => process.id === 'stuck'),
       undefined,
@@ -216,7 +217,7 @@ describe('damaged records and keys', () => {
     const keyPrefix = randomPrefix();
     const toniq = await newToniq({ keyPrefix, workers: [fixtureWorker], ...fast });
     const client = server.redis.client();
-    const delayed = `{${keyPrefix}}:delayed:${toniq.processId}`;
+    const delayed = keysFor(keyPrefix).process(toniq.processId).delayed;
     await client.set(delayed, 'not a sorted set');
     await assert.rejects(
       toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 60_000 }),
@@ -229,7 +230,7 @@ describe('damaged records and keys', () => {
       },
     );
     assert.equal(
-      await client.exists(`{${keyPrefix}}:delayed-jobs:${toniq.processId}`),
+      await client.exists(keysFor(keyPrefix).process(toniq.processId).delayedJobs),
       0,
       'no record written',
     );
@@ -250,7 +251,9 @@ describe('damaged records and keys', () => {
         'still held by its process',
       );
       assert.equal(
-        await server.redis.client().exists(`{${keyPrefix}}:delayed-jobs:p`, `{${keyPrefix}}:failed`),
+        await server.redis
+          .client()
+          .exists(keysFor(keyPrefix).process('p').delayedJobs, `{${keyPrefix}}:failed`),
         0,
       );
     } finally {
@@ -301,7 +304,7 @@ describe('damaged records and keys', () => {
     await client.set(`{${keyPrefix}}:takeover-errors`, 'x');
     assert.ok((await toniq.processes()).some((process) => process.id === toniq.processId));
 
-    const processes = `{${keyPrefix}}:processes`;
+    const processes = keysFor(keyPrefix).registry;
     await client.multi().del(processes).sadd(processes, 'x').exec();
     await assert.rejects(toniq.processes(), damaged(processes));
     await assert.rejects(toniq.admin.processes(), damaged(processes));

@@ -35,7 +35,7 @@ describe('delayed jobs', () => {
     const toniq = await newToniq({ workers: [remember] });
     await toniq.enqueue(remember, { label: 'far' }, { delayFor: 3_600_000 });
     const client = server.redis.client();
-    const [key] = await client.keys(`*:delayed:${toniq.processId}`);
+    const [key] = await client.keys(`*:${toniq.processId}}:delayed`);
     assert.ok(key);
     assert.equal(await client.zcard(key), 1);
   });
@@ -46,7 +46,7 @@ describe('delayed jobs', () => {
     assert.equal(job.dueAt, null);
     // Several polls pass without the job running.
     const client = server.redis.client();
-    const [key] = await client.keys(`*:delayed:${toniq.processId}`);
+    const [key] = await client.keys(`*:${toniq.processId}}:delayed`);
     assert.equal(await client.zscore(key!, job.id), 'inf');
     // Jobs due after it run, each taken by the same script that would take the held one: once
     // the last has finished, the timer has passed the held job many times.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { keysFor } from '../src/storage/keys.js';
 import { useRedis } from './harness/fixtures.js';
 import { freePort } from './harness/redis-server.js';
 
@@ -24,7 +25,7 @@ function runDemo(redisUrl: string): Promise<{ code: number | null; output: strin
 describe('the demo', () => {
   it('runs on Redis from start to end without a warning (nor an error but the one it shows on purpose), and leaves no key', async () => {
     // Keys of an interrupted earlier run, which the demo removes before it starts.
-    await server.redis.client().hset('{toniq-demo}:processes', 'gone:1:x', '{"id":"gone:1:x"}');
+    await server.redis.client().hset(keysFor('toniq-demo').registry, 'gone:1:x', '{"id":"gone:1:x"}');
     const { code, output } = await runDemo(server.redis.url);
     assert.equal(code, 0, output);
     assert.doesNotMatch(output, /\[toniq warn\]/, output);

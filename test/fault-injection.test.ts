@@ -28,6 +28,7 @@ import { createToniq, defineWorker, noRetry, type Toniq, ToniqError } from '../s
 import { newJobId } from '../src/job/job-id.js';
 import { decodeRecord, encodeRecord } from '../src/job/job-record.js';
 import { ArgumentCodec } from '../src/job/serialization.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually } from './harness/eventually.js';
 import { FAST_TAKEOVER, randomPrefix, recordingLogger, useRedis } from './harness/fixtures.js';
 
@@ -165,7 +166,7 @@ const recordEntries = (where: 'held' | 'failed', alsoIndex?: (world: World) => s
  */
 async function keepAlive(world: World, ...processIds: string[]): Promise<void> {
   for (const id of processIds) {
-    await world.client.set(`${world.tag}:heartbeat:${id}`, '1', 'PX', 60_000);
+    await world.client.set(keysFor(world.prefix).process(id).heartbeat, '1', 'PX', 60_000);
     // Registered (unless the garbage is its registration), so that its report is read too.
     const info = {
       id,
@@ -175,7 +176,7 @@ async function keepAlive(world: World, ...processIds: string[]): Promise<void> {
       version: '0.1.0',
       workers: ['Other'],
     };
-    await world.client.hsetnx(`${world.tag}:processes`, id, JSON.stringify(info));
+    await world.client.hsetnx(keysFor(world.prefix).registry, id, JSON.stringify(info));
   }
 }
 
@@ -244,30 +245,43 @@ const minute = () => Math.floor(Date.now() / 60_000);
 
 /** The keys of one process, for the dead process and for the starting process's own leftovers. */
 function processTargets(whose: string, pid: (w: World) => string, jobsNote = ''): Target[] {
+  const keys = (w: World) => keysFor(w.prefix).process(pid(w));
   return [
     {
-      name: `${whose} jobs${jobsNote} ({p}:jobs:<pid>)`,
-      key: (w) => `${w.tag}:jobs:${pid(w)}`,
+      name: `${whose} jobs${jobsNote} ({p:pid}:jobs)`,
+      key: (w) => keys(w).jobs,
       type: 'hash',
       entries: recordEntries('held'),
     },
     {
-      name: `${whose} delayed jobs ({p}:delayed-jobs:<pid>)`,
-      key: (w) => `${w.tag}:delayed-jobs:${pid(w)}`,
+      name: `${whose} delayed jobs ({p:pid}:delayed-jobs)`,
+      key: (w) => keys(w).delayedJobs,
       type: 'hash',
-      entries: recordEntries('held', (w) => `${w.tag}:delayed:${pid(w)}`),
+      entries: recordEntries('held', (w) => keys(w).delayed),
     },
     {
-      name: `${whose} due times ({p}:delayed:<pid>)`,
-      key: (w) => `${w.tag}:delayed:${pid(w)}`,
+      name: `${whose} due times ({p:pid}:delayed)`,
+      key: (w) => keys(w).delayed,
       type: 'zset',
       entries: zsetEntries(),
     },
     {
-      name: `${whose} heartbeat ({p}:heartbeat:<pid>)`,
-      key: (w) => `${w.tag}:heartbeat:${pid(w)}`,
+      name: `${whose} heartbeat ({p:pid}:heartbeat)`,
+      key: (w) => keys(w).heartbeat,
       type: 'string',
       entries: heartbeatEntries(),
+    },
+    {
+      name: `${whose} counts of delayed jobs ({p:pid}:delayed-counts)`,
+      key: (w) => keys(w).delayedCounts,
+      type: 'hash',
+      entries: countEntries(() => ['delayed:Good']),
+    },
+    {
+      name: `${whose} jobs on their way to the failed list ({p:pid}:failing)`,
+      key: (w) => keys(w).failing,
+      type: 'hash',
+      entries: {},
     },
   ];
 }
@@ -288,10 +302,16 @@ const TARGETS: Target[] = [
     entries: zsetEntries(),
   },
   {
-    name: 'the process registry ({p}:processes)',
-    key: (w) => `${w.tag}:processes`,
+    name: 'the process registry ({p}:registry)',
+    key: (w) => keysFor(w.prefix).registry,
     type: 'hash',
     entries: jsonEntries((w) => ['ghost', w.dead]),
+  },
+  {
+    name: 'the registration epochs ({p}:registry-epochs)',
+    key: (w) => keysFor(w.prefix).registryEpochs,
+    type: 'hash',
+    entries: countEntries((w) => ['ghost', w.dead]),
   },
   {
     name: 'the reports ({p}:reports)',
@@ -309,7 +329,7 @@ const TARGETS: Target[] = [
     name: 'the per-worker counts ({p}:counts)',
     key: (w) => `${w.tag}:counts`,
     type: 'hash',
-    entries: countEntries(() => ['failed:Good', 'delayed:Good']),
+    entries: countEntries(() => ['failed:Good']),
   },
   {
     name: 'the throughput of this minute ({p}:throughput:<minute>)',
@@ -536,10 +556,10 @@ async function tryProcess(world: World, damage: Damage, probe: Probe, toniq: Ton
           assert.ok(stored, 'in the failed list');
           assert.ok(await world.client.zscore(`${world.tag}:failed-index`, id), 'in the failed order');
           assert.ok(keepsBytes(stored, id, bytes), 'its bytes kept');
-          for (const place of ['jobs', 'delayed-jobs'])
+          for (const place of ['jobs', 'delayedJobs'] as const)
             for (const pid of [world.dead, world.live])
               assert.equal(
-                await world.client.hexists(`${world.tag}:${place}:${pid}`, id),
+                await world.client.hexists(keysFor(world.prefix).process(pid)[place], id),
                 0,
                 `left in ${place}`,
               );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createToniq, defineWorker, StoppedError, ToniqError } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { nextEvent } from './harness/eventually.js';
 import { fixtureWorker, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -13,7 +14,7 @@ describe('graceful stop', () => {
     const processId = `refused-${keyPrefix}`;
     // Its leftover jobs cannot be read (a list where a hash belongs): start() fails after the
     // heartbeat began, and leaves. stop() used to wait for that heartbeat thread forever.
-    await server.redis.client().rpush(`{${keyPrefix}}:jobs:${processId}`, 'not a hash');
+    await server.redis.client().rpush(keysFor(keyPrefix).process(processId).jobs, 'not a hash');
     const toniq = createToniq({
       redisUrl: server.redis.url,
       keyPrefix,
@@ -78,7 +79,7 @@ describe('graceful stop', () => {
       'stop gives up after its 100 ms timeout instead of waiting for the hanging job',
     );
     assert.ok(signal?.aborted, 'the running job is told to stop');
-    assert.equal(await server.redis.client().hlen(`{${keyPrefix}}:jobs:${toniq.processId}`), 3);
+    assert.equal(await server.redis.client().hlen(keysFor(keyPrefix).process(toniq.processId).jobs), 3);
     assert.match(
       toniq.logger.text('warn'),
       /stopped with 3 job\(s\) still running or waiting after 100 ms; they stay persisted/,

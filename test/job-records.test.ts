@@ -5,6 +5,7 @@ import { defineWorker, type Job } from '../src/index.js';
 import { newJobId } from '../src/job/job-id.js';
 import { CURRENT_RECORD_VERSION, decodeRecord, encodeRecord } from '../src/job/job-record.js';
 import { ArgumentCodec } from '../src/job/serialization.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -66,7 +67,7 @@ describe('job records', () => {
       retries: 1,
       created: '2026-01-01T00:00:00.000Z',
     });
-    await server.redis.client().hset(`{${keyPrefix}}:jobs:${processId}`, 'OLDJOB', old);
+    await server.redis.client().hset(keysFor(keyPrefix).process(processId).jobs, 'OLDJOB', old);
     await newToniq({ workers: [sendEmail], keyPrefix, processId });
     await eventually(() => assert.equal(seen.length, 1));
     assert.equal(seen[0]!.id, 'OLDJOB');
@@ -79,7 +80,7 @@ describe('job records', () => {
     const processId = 'corrupt-process';
     await server.redis
       .client()
-      .hset(`{${keyPrefix}}:jobs:${processId}`, 'BROKEN', Buffer.from('not a record'));
+      .hset(keysFor(keyPrefix).process(processId).jobs, 'BROKEN', Buffer.from('not a record'));
     const ok = defineWorker('Ok', () => {});
     const toniq = await newToniq({ workers: [ok], keyPrefix, processId });
     const [failed] = await eventually(async () => {

@@ -4,6 +4,7 @@ import { defineWorker, type Job } from '../src/index.js';
 import { newJobId } from '../src/job/job-id.js';
 import { encodeRecord } from '../src/job/job-record.js';
 import { ArgumentCodec } from '../src/job/serialization.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -20,7 +21,7 @@ async function plantOrphan(keyPrefix: string, processId: string, id: string, wor
     attempt: 1,
     createdAt: Date.now() - 10_000,
   });
-  await server.redis.client().hset(`{${keyPrefix}}:jobs:${processId}`, id, record);
+  await server.redis.client().hset(keysFor(keyPrefix).process(processId).jobs, id, record);
 }
 
 describe('orphaned jobs', () => {
@@ -41,7 +42,7 @@ describe('orphaned jobs', () => {
       attempt: 1,
       createdAt: Date.now() - 10_000,
     });
-    await server.redis.client().hset(`{${keyPrefix}}:jobs:${toniq.processId}`, id, record);
+    await server.redis.client().hset(keysFor(keyPrefix).process(toniq.processId).jobs, id, record);
     const [done] = await nextEvent<[Job]>(toniq.events, 'finished', { timeout: 3000 });
     assert.equal(done.id, id);
     assert.match(

@@ -11,6 +11,7 @@ import {
   retryWithoutDelay,
   type WorkerOptions,
 } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { jobKeys, randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -76,7 +77,7 @@ describe('persistence modes', () => {
     resolved = true;
     assert.ok(startedBeforeEnqueueResolved);
     const client = server.redis.client();
-    assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 1);
+    assert.equal(await client.hexists(keysFor(keyPrefix).process(toniq.processId).jobs, job.id), 1);
     release();
     await eventually(async () => assert.deepEqual(await jobKeys(client, toniq.processId), []));
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defineWorker, type Job, RedisUnavailableError } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { fixtureWorker, jobKeys, randomPrefix, recordingLogger, toniqFactory } from './harness/fixtures.js';
 import { startRedis, type TestRedis } from './harness/redis-server.js';
@@ -76,7 +77,7 @@ describe('Redis outages', () => {
     const job = await toniq.enqueue(gated);
     await started;
     const client = redis.client();
-    const jobsKey = `{${keyPrefix}}:jobs:${toniq.processId}`;
+    const jobsKey = keysFor(keyPrefix).process(toniq.processId).jobs;
     assert.equal(await client.hexists(jobsKey, job.id), 1, 'persisted before the outage');
     await redis.kill();
     const finished = nextEvent<[Job]>(toniq.events, 'finished');
@@ -84,7 +85,8 @@ describe('Redis outages', () => {
     await finished;
     await redis.restart();
     await eventually(
-      async () => assert.equal(await client.hexists(`{${keyPrefix}}:jobs:${toniq.processId}`, job.id), 0),
+      async () =>
+        assert.equal(await client.hexists(keysFor(keyPrefix).process(toniq.processId).jobs, job.id), 0),
       {
         timeout: 10_000,
         what: 'the finished job to be removed',

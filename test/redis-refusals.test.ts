@@ -53,7 +53,7 @@ describe('a Redis URL whose database the server lacks', () => {
     await client.select(3);
     assert.ok((await client.dbsize()) >= 0);
     await client.select(0);
-    assert.deepEqual(await client.keys(`{${keyPrefix}}*`), [], 'database 0 holds nothing of it');
+    assert.deepEqual(await client.keys(`{${keyPrefix}*`), [], 'database 0 holds nothing of it');
   });
 });
 

@@ -11,6 +11,7 @@ import {
   retryWithoutDelay,
 } from '../src/index.js';
 import { decodeRecord } from '../src/job/job-record.js';
+import { keysFor } from '../src/storage/keys.js';
 import { collectEvents, eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -147,7 +148,7 @@ describe('automatic retries', () => {
     await first.stop();
 
     const client = server.redis.client();
-    const delayedKey = `{${keyPrefix}}:delayed-jobs:${processId}`;
+    const delayedKey = keysFor(keyPrefix).process(processId).delayedJobs;
     const stored = await client.hgetallBuffer(delayedKey);
     const [[id, bytes]] = Object.entries(stored) as [[string, Buffer]];
     assert.equal(decodeRecord(bytes, id, 'test').attempt, 2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createToniq, defineWorker } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { FAST_TAKEOVER, randomPrefix, recordingLogger, toniqFactory, useRedis } from './harness/fixtures.js';
 
@@ -41,11 +42,11 @@ describe('takeover of damaged processes', () => {
     const client = server.redis.client();
     // First in the registry: a dead process whose jobs key holds the wrong type.
     await client.hset(
-      `{${keyPrefix}}:processes`,
+      keysFor(keyPrefix).registry,
       'damaged',
       JSON.stringify({ id: 'damaged', placeholder: true }),
     );
-    await client.set(`{${keyPrefix}}:jobs:damaged`, 'not a hash');
+    await client.set(keysFor(keyPrefix).process('damaged').jobs, 'not a hash');
     await leaveJobsOfDeadProcess(keyPrefix, 'healthy', ['a', 'b']);
 
     const ran: string[] = [];
@@ -68,7 +69,7 @@ describe('takeover of damaged processes', () => {
     assert.ok(failure, `an error line names the damaged process; got:\n${logger.text()}`);
     assert.match(
       failure.msg,
-      /Could not take over the jobs of dead process damaged: .*jobs:damaged" is damaged/,
+      /Could not take over the jobs of dead process damaged: .*damaged\}:jobs" is damaged/,
     );
 
     // The admin UI's processes page (and toniq.processes()) show why.
@@ -81,7 +82,7 @@ describe('takeover of damaged processes', () => {
 
     // Checks go on (the failure is retried, not given up), but the same error is logged once.
     const errorsBefore = logger.lines.filter((line) => line.obj.from === 'damaged').length;
-    await client.del(`{${keyPrefix}}:jobs:damaged`);
+    await client.del(keysFor(keyPrefix).process('damaged').jobs);
     await eventually(
       async () =>
         assert.ok(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connectAdmin, createToniq, defineWorker, type RedisTlsError } from '../src/index.js';
+import { keysFor } from '../src/storage/keys.js';
 import { startChild } from './harness/child-processes.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import {
@@ -73,7 +74,7 @@ describe('toniq over TLS (rediss://)', () => {
             `toniq's three connections and this client:\n${clients.join('\n')}`,
           );
         });
-        const heartbeatKey = `{${keyPrefix}}:heartbeat:${toniq.processId}`;
+        const heartbeatKey = keysFor(keyPrefix).process(toniq.processId).heartbeat;
         // Blocked for three times deadAfter: the heartbeat (written with PX deadAfter) is still
         // there afterwards only if the thread refreshed it meanwhile, as the main thread could not.
         const blockedAt = Date.now();

@@ -694,9 +694,11 @@ class Conductor {
     const add = (kind: string, holder: string | null, all: Record<string, Buffer>) => {
       for (const [id, record] of Object.entries(all)) found.set(id, { kind, holder, label: labelOf(record) });
     };
-    for (const kind of ['jobs', 'delayed-jobs']) {
-      for (const key of await scanKeys(this.#client, `${tag}:${kind}:*`)) {
-        add(kind, key.slice(`${tag}:${kind}:`.length), await this.#client.hgetallBuffer(key));
+    // Each process's keys are under {prefix:processId} (src/storage/keys.ts).
+    for (const kind of ['jobs', 'delayed-jobs', 'failing']) {
+      for (const key of await scanKeys(this.#client, `{${KEY_PREFIX}:*}:${kind}`)) {
+        const holder = key.slice(`{${KEY_PREFIX}:`.length, -`}:${kind}`.length);
+        add(kind, holder, await this.#client.hgetallBuffer(key));
       }
     }
     add('failed', null, await this.#client.hgetallBuffer(`${tag}:failed`));

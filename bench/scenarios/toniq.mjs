@@ -79,7 +79,7 @@ async function throughput({ redisUrl, jobs }, enqueueOptions) {
   await until(() => finished === jobs, 1);
   const ran = performance.now();
   // toniq removes a finished job from Redis after the `finished` event: count it done once removed.
-  const jobsKey = `{${KEY_PREFIX}}:jobs:${toniq.processId}`;
+  const jobsKey = `{${KEY_PREFIX}:${toniq.processId}}:jobs`;
   await until(async () => (await look.client.hlen(jobsKey)) === 0, 1);
   const removed = performance.now();
   const commands = (await look.commandsProcessed()) - commandsBefore;

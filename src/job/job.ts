@@ -4,7 +4,7 @@
  * - worker: a named function that performs jobs (see defineWorker).
  * - process: one started toniq instance; it runs the jobs it enqueued.
  * - enqueue: persist a job and hand it to a process to run (this one, or another with enqueueOn).
- * - held: a job a process has taken on to run now, in `{p}:jobs:<pid>`; a held job is either
+ * - held: a job a process has taken on to run now, in `{p:pid}:jobs`; a held job is either
  *   running (its worker is performing it) or waiting (for a free slot of a maxConcurrency).
  * - attempt: which try of the job this is, 1 for the first run.
  * - delayed job: a job waiting in Redis for its due time (a retry is a delayed job too); one
