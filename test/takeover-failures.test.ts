@@ -75,7 +75,7 @@ describe('takeover of damaged processes', () => {
     // The admin UI's processes page (and toniq.processes()) show why.
     const damaged = (await toniq.processes()).find((process) => process.id === 'damaged');
     assert.ok(damaged?.takeoverError, 'the damaged process carries its takeover error');
-    assert.match(damaged.takeoverError.message, /jobs:damaged" is damaged/);
+    assert.match(damaged.takeoverError.message, /damaged\}:jobs" is damaged/);
     assert.equal(damaged.takeoverError.by, toniq.processId);
     const adminView = (await toniq.admin.processes()).find((process) => process.id === 'damaged');
     assert.match(JSON.stringify(adminView), /is damaged/);

@@ -125,7 +125,8 @@ export async function jobKeys(
 ): Promise<string[]> {
   const keys = await client.keys('*');
   return keys
-    .filter((key) => /:(jobs|delayed|delayed-jobs|failed|failed-index)(:|$)/.test(key))
-    .filter((key) => key.endsWith(processId))
+    .filter((key) => /:(jobs|delayed|delayed-jobs|failing|failed|failed-index)(:|$)/.test(key))
+    // A process's own keys are under {prefix:processId} (src/storage/keys.ts).
+    .filter((key) => !processId || key.includes(`:${processId}}:`))
     .sort();
 }
