@@ -75,8 +75,14 @@ export async function takeOverKeyspace(
       );
       const finished = statusOf('finishTakeover', finish);
       if (finished === 'jobs-left') continue;
-      if (finished === 'finished')
-        await forgetProcess(redis, keys, takeover.registry, deadId, takeover.epoch);
+      // Forgotten, the process learns it was taken over from the registry, should it come back:
+      // the note is needed only when it stays registered.
+      if (
+        finished === 'finished' &&
+        (await forgetProcess(redis, keys, takeover.registry, deadId, takeover.epoch))
+      ) {
+        await redis.del(dead.takenOverBy);
+      }
       return { status: 'taken-over', jobs, delayed };
     }
     // Copies first: they are idempotent (the same id overwrites itself), so a crash here only
