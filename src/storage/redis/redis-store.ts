@@ -12,9 +12,9 @@
  * 5. Answers the admin's reads (admin-reads.ts). Replies are checked in replies.ts, script
  *    statuses mapped in script-results.ts, Redis's errors in redis-errors.ts.
  */
-import type { Redis } from 'ioredis';
-import { DamagedKeyError, RedisUnreachableError } from '../../errors.js';
+import { DamagedKeyError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { RedisWhereOptions, ResolvedDurability } from '../../redis-location.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
@@ -34,19 +34,23 @@ import type {
 } from '../job-store.js';
 import { type Keys, keysFor } from '../keys.js';
 import { AdminReads, SCRIPT_BATCH } from './admin-reads.js';
-import { checkServer, connectRedis } from './connection.js';
 import { FinishQueue } from './finish-queue.js';
 import { endProcess, keepAlive, placeholderJson, startKeepaliveThread } from './keepalive.js';
-import { channelOf, subscribeToMessages } from './messages.js';
+import { channelOf } from './messages.js';
 import { asRequest } from './redis-errors.js';
 import { handOverOf, jobsFound, pairs, read, scoreOf, timeOfScore } from './replies.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
+import { StoreConnections } from './store-connections.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
-export interface RedisStoreOptions {
-  /** A redis:// or rediss:// URL, or an async function that returns one (awaited by open). */
-  redisUrl: string | (() => string | Promise<string>);
+/**
+ * Where Redis is: `redisUrl` (a URL, or an async function that returns one, awaited by open; the
+ * default URL when none is given), or `redisCluster`, or `redisSentinel` (store-connections.ts).
+ */
+export interface RedisStoreOptions extends RedisWhereOptions {
+  /** Wait for this many replicas after each write of new jobs (durable-writes.ts). Default: none. */
+  durability?: ResolvedDurability;
   /** ioredis's `tls` for every connection (the keepalive thread's too); refused with a redis:// URL. */
   tls?: RedisTlsOptions;
   keyPrefix: string;
@@ -58,63 +62,46 @@ export interface RedisStoreOptions {
 export class RedisStore implements JobStore, AdminStore {
   readonly #options: RedisStoreOptions;
   readonly #keys: Keys;
-  #redis: ScriptedRedis | undefined;
-  #url = '';
+  readonly #connections: StoreConnections;
   #closed = false;
   readonly #adds = new Map<string, WriteCoalescer<StoredJob>>();
   readonly #delayedAdds = new Map<string, WriteCoalescer<DelayedStoredJob>>();
   readonly #finishes: FinishQueue;
   readonly #admin: AdminReads;
-  #subscriber: Redis | undefined;
   readonly #reconnectListeners: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.#keys = keysFor(options.keyPrefix);
+    this.#connections = new StoreConnections({
+      ...options,
+      onReconnected: () => {
+        this.#finishes.flushNow();
+        for (const listener of this.#reconnectListeners) listener();
+      },
+    });
     const client = () => this.#client;
     this.#finishes = new FinishQueue({
       client,
-      isReady: () => this.#redis?.status === 'ready',
+      isReady: () => this.#connections.isReady,
       keys: this.#keys,
     });
     this.#admin = new AdminReads({ client, keys: this.#keys, logger: options.logger });
   }
 
   get #client(): ScriptedRedis {
-    if (!this.#redis) throw new Error('RedisStore used before open()');
-    return this.#redis;
+    return this.#connections.main;
   }
 
-  async open(): Promise<string[]> {
-    const { redisUrl, commandTimeout, logger } = this.#options;
-    try {
-      this.#url = typeof redisUrl === 'function' ? await redisUrl() : redisUrl;
-    } catch (error) {
-      throw new RedisUnreachableError('(the URL provider function threw)', { cause: error });
-    }
-    this.#redis = await connectRedis({
-      url: this.#url,
-      tls: this.#options.tls,
-      logger,
-      commandTimeout,
-      inUse: () => this.#redis !== undefined && !this.#closed,
-      onReconnected: () => {
-        this.#finishes.flushNow();
-        for (const listener of this.#reconnectListeners) listener();
-      },
-    });
-    return checkServer(this.#redis);
+  /** Connects (store-connections.ts); resolves with warnings about the server's settings. */
+  open(): Promise<string[]> {
+    return this.#connections.open();
   }
 
   async close(): Promise<void> {
     await this.#finishes.close();
     this.#closed = true;
-    const redis = this.#redis;
-    this.#redis = undefined;
-    if (redis) await redis.quit().catch(() => redis.disconnect());
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    await this.#connections.close();
   }
 
   addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
@@ -124,7 +111,12 @@ export class RedisStore implements JobStore, AdminStore {
       coalescer = new WriteCoalescer<StoredJob>((batch) => {
         const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
         for (const job of batch) args.push(job.id, job.record);
-        return this.#client.addJobs(key, this.#keys.processes, ...args).catch((error: unknown) => {
+        const write = this.#connections.writeNew('enqueue a job', 'addJobs', [
+          key,
+          this.#keys.processes,
+          ...args,
+        ]);
+        return write.catch((error: unknown) => {
           // The write may still land after the command timed out: remove it then, so that a
           // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
           // damaged key was refused before anything was written: nothing to remove.
@@ -172,8 +164,9 @@ export class RedisStore implements JobStore, AdminStore {
       coalescer = new WriteCoalescer<DelayedStoredJob>((batch) => {
         const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
         for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
-        return this.#client
-          .addDelayedJobs(delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts, ...args)
+        const keys = [delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts];
+        return this.#connections
+          .writeNew('enqueue a delayed job', 'addDelayedJobs', [...keys, ...args])
           .catch((error: unknown) => {
             // As for addJobs: a refusal before the first write leaves nothing to undo.
             if (!(error instanceof DamagedKeyError)) {
@@ -321,7 +314,7 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
-    return keepAlive(this.#client, this.#keys, this.#url, info, deadAfter);
+    return keepAlive(this.#client, this.#keys, this.#connections.address, info, deadAfter);
   }
 
   async startKeepalive(
@@ -330,7 +323,7 @@ export class RedisStore implements JobStore, AdminStore {
     callbacks: KeepaliveCallbacks,
   ): Promise<Keepalive> {
     return startKeepaliveThread({
-      url: this.#url,
+      location: this.#connections.location,
       tls: this.#options.tls,
       keys: this.#keys,
       info,
@@ -383,7 +376,7 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {
-    this.#subscriber = await subscribeToMessages(this.#client, this.#keys, processId, onMessage);
+    await this.#connections.subscribe(this.#keys, processId, onMessage);
   }
 
   async recordStats(
