@@ -1,6 +1,7 @@
 /**
  * Every error toniq throws or records. Each has a stable `code` to match on, a message that
  * says what happened and what to do next, and the underlying error as `cause` when there is one.
+ * This file is longer than 450 lines on purpose: the one list of toniq's errors reads best whole.
  */
 
 export type ToniqErrorCode =
@@ -13,6 +14,7 @@ export type ToniqErrorCode =
   | 'TONIQ_REDIS_UNAVAILABLE'
   | 'TONIQ_REDIS_REFUSED'
   | 'TONIQ_REDIS_TLS'
+  | 'TONIQ_NOT_REPLICATED'
   | 'TONIQ_JOB_TIMEOUT'
   | 'TONIQ_WORKER_THREW_NON_ERROR'
   | 'TONIQ_CORRUPT_JOB_RECORD'
@@ -232,6 +234,36 @@ export class RedisUnavailableError extends ToniqError {
         (refusal ? 'accepts writes again.' : 'is back (toniq reconnects by itself).'),
       options,
     );
+  }
+}
+
+/**
+ * `durability: { replicas }` is set, and Redis took a write of new jobs, but fewer replicas than
+ * asked confirmed it (WAIT, or WAITAOF with `aof`) within `durability.timeout`. The job was
+ * removed again and is not run, as when a write fails; the reply of WAIT is `cause`.
+ */
+export class NotReplicatedError extends ToniqError {
+  /** How many replicas were asked for, and how many confirmed in time. */
+  readonly replicas: number;
+  readonly confirmed: number;
+  constructor(
+    action: string,
+    wanted: { replicas: number; timeout: number; aof: boolean },
+    confirmed: number,
+    options: { cause: unknown },
+  ) {
+    const onDisk = wanted.aof ? ' in their append-only file' : '';
+    super(
+      'TONIQ_NOT_REPLICATED',
+      `Could not ${action}: the Redis master took the write, but only ${confirmed} of the ${wanted.replicas} ` +
+        `replica${wanted.replicas === 1 ? '' : 's'} that durability.replicas asks for confirmed it${onDisk} within ` +
+        `${wanted.timeout} ms (durability.timeout). The job was removed again and will not run; enqueue it again ` +
+        `once the replicas are back. Check them on the master (redis-cli INFO replication: connected_slaves, ` +
+        `and each one's lag), or lower durability.replicas to the number of replicas you run.`,
+      options,
+    );
+    this.replicas = wanted.replicas;
+    this.confirmed = confirmed;
   }
 }
 

@@ -36,6 +36,7 @@ export {
   JobTimeoutError,
   MigrationError,
   NoSuchProcessError,
+  NotReplicatedError,
   NotStartedError,
   RanUnpersistedError,
   RedisRefusedError,
@@ -62,6 +63,7 @@ export type { SerializableClass } from './job/serialization.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { ToniqOptions } from './options.js';
+export type { DurabilityOptions, RedisSentinelOptions } from './redis-location.js';
 export type { StopOnSignalsOptions } from './shutdown.js';
 export { stopOnSignals } from './shutdown.js';
 export type { AdminJobStore, AdminStore, JobPlace, PlacedId, StoreOverview } from './storage/admin-store.js';

@@ -9,6 +9,14 @@ import { type RetryStrategy, retryWithIncreasingDelay } from './job/retry-strate
 import type { SerializableClass } from './job/serialization.js';
 import { unknownOptionsProblem } from './known-options.js';
 import { consoleLogger, type Logger } from './logger.js';
+import {
+  type DurabilityOptions,
+  durabilityProblem,
+  type RedisSentinelOptions,
+  type ResolvedDurability,
+  redisWhereProblem,
+  resolveDurability,
+} from './redis-location.js';
 import type { AdminJobStore } from './storage/admin-store.js';
 import { DEFAULT_KEY_PREFIX, keysFor } from './storage/keys.js';
 import { DEFAULT_REDIS_URL, databaseOfUrl } from './storage/redis/redis-url.js';
@@ -23,6 +31,29 @@ export interface ToniqOptions {
    * @example { redisUrl: process.env.REDIS_URL }
    */
   redisUrl?: string | (() => string | Promise<string>);
+  /**
+   * The seed nodes of a Redis Cluster, instead of redisUrl: redis:// (or rediss://, TLS) URLs with
+   * a port; any few of the cluster's nodes, toniq learns the rest from them. A password goes in the
+   * URLs. Default: none (one server, at redisUrl).
+   * @example { redisCluster: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000', 'redis://10.0.0.3:7000'] }
+   */
+  redisCluster?: readonly string[];
+  /**
+   * A master watched by Redis Sentinel, instead of redisUrl: the sentinels (`host:port`) and the
+   * name they monitor it under; toniq asks them for the master, and again after a failover.
+   * Default: none (one server, at redisUrl).
+   * @example { redisSentinel: { sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], name: 'mymaster' } }
+   */
+  redisSentinel?: RedisSentinelOptions;
+  /**
+   * Makes enqueue (and every write of new jobs: delayed, enqueueOn) resolve only once `replicas`
+   * replicas have the jobs (Redis's WAIT; with `aof: true`, WAITAOF: in their append-only file,
+   * Redis 7.2 or later). One WAIT covers all jobs enqueued in the same event-loop turn. When fewer
+   * confirm within `timeout` (default 2000 ms, or half of enqueueTimeout when less), enqueue
+   * rejects with NotReplicatedError and the job is not run. Default: none (the master's reply).
+   * @example { durability: { replicas: 1 } }
+   */
+  durability?: DurabilityOptions;
   /**
    * TLS settings for a rediss:// URL, passed to ioredis for every connection (the keepalive
    * thread's too): the CA that signed the server's certificate, a client certificate, the server
@@ -115,6 +146,9 @@ export const KNOWN_OPTIONS = [
   'retry',
   'serializableClasses',
   'store',
+  'redisCluster',
+  'redisSentinel',
+  'durability',
   'mode',
   'processId',
   'enqueueTimeout',
@@ -145,9 +179,14 @@ const MILLISECOND_OPTIONS = {
   orphanCheckInterval: {},
 } as const satisfies Partial<Record<(typeof KNOWN_OPTIONS)[number], DurationRange>>;
 
-export type ResolvedOptions = Required<Omit<ToniqOptions, 'store' | 'tls'>> & {
+export type ResolvedOptions = Required<
+  Omit<ToniqOptions, 'store' | 'tls' | 'redisCluster' | 'redisSentinel' | 'durability'>
+> & {
   store: AdminJobStore | undefined;
   tls: RedisTlsOptions | undefined;
+  redisCluster: readonly string[] | undefined;
+  redisSentinel: RedisSentinelOptions | undefined;
+  durability: ResolvedDurability | undefined;
 };
 
 export function resolveOptions(options: ToniqOptions): ResolvedOptions {
@@ -156,8 +195,19 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   }
   const unknown = unknownOptionsProblem('createToniq', options, KNOWN_OPTIONS);
   if (unknown) throw new InvalidOptionsError(unknown);
+  const where = redisWhereProblem('createToniq', options);
+  if (where) throw new InvalidOptionsError(where);
+  const enqueueTimeout = options.enqueueTimeout ?? 5000;
+  const durability = durabilityProblem('createToniq', options.durability, enqueueTimeout);
+  if (durability) throw new InvalidOptionsError(durability);
   const resolved: ResolvedOptions = {
     redisUrl: options.redisUrl ?? DEFAULT_REDIS_URL,
+    redisCluster: options.redisCluster && [...options.redisCluster],
+    redisSentinel: options.redisSentinel && {
+      ...options.redisSentinel,
+      sentinels: [...options.redisSentinel.sentinels],
+    },
+    durability: resolveDurability(options.durability, enqueueTimeout),
     tls: copyTlsOptions(options.tls),
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     workers: options.workers ?? [],
@@ -167,7 +217,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
     store: options.store,
     mode: options.mode ?? 'background',
     processId: options.processId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
-    enqueueTimeout: options.enqueueTimeout ?? 5000,
+    enqueueTimeout,
     delayedJobsPollInterval: options.delayedJobsPollInterval ?? 1000,
     stopTimeout: options.stopTimeout ?? 30_000,
     heartbeatInterval: options.heartbeatInterval ?? 2000,
@@ -190,7 +240,7 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   const tlsProblem = tlsOptionsProblem(
     'createToniq',
     options.tls,
-    typeof resolved.redisUrl === 'string' ? resolved.redisUrl : undefined,
+    options.redisCluster?.[0] ?? (typeof resolved.redisUrl === 'string' ? resolved.redisUrl : undefined),
   );
   if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
   keysFor(resolved.keyPrefix); // throws a clear error for a prefix that cannot be used

@@ -108,7 +108,10 @@ export class Toniq {
     const store =
       o.store ??
       new RedisStore({
-        redisUrl: o.redisUrl,
+        ...(o.redisCluster ? { redisCluster: o.redisCluster } : {}),
+        ...(o.redisSentinel ? { redisSentinel: o.redisSentinel } : {}),
+        ...(o.redisCluster || o.redisSentinel ? {} : { redisUrl: o.redisUrl }),
+        ...(o.durability ? { durability: o.durability } : {}),
         tls: o.tls,
         keyPrefix: o.keyPrefix,
         logger: o.logger,

@@ -197,7 +197,7 @@ describe('damaged records and keys', () => {
     const keyPrefix = randomPrefix();
     const toniq = await newToniq({ keyPrefix, workers: [fixtureWorker], ...fast });
     const client = server.redis.client();
-    const counts = `{${keyPrefix}}:counts`;
+    const counts = keysFor(keyPrefix).process(toniq.processId).delayedCounts;
 
     await client.hset(counts, 'delayed:Fixture', 'not a number');
     await toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 60_000 });

@@ -15,6 +15,7 @@ import { CannotRetryError, InvalidArgumentsError, InvalidOptionsError } from '..
 import { encodeRecord, type JobRecord, retryRecordOf, workerOfRecord } from '../job/job-record.js';
 import { ArgumentCodec, type SerializableClass } from '../job/serialization.js';
 import { consoleLogger, type Logger } from '../logger.js';
+import { type RedisSentinelOptions, redisWhereProblem } from '../redis-location.js';
 import type { AdminJobStore, JobPlace, StoreOverview } from '../storage/admin-store.js';
 import type { StoredJob } from '../storage/job-store.js';
 import { DEFAULT_KEY_PREFIX } from '../storage/keys.js';
@@ -63,6 +64,16 @@ export interface ConnectAdminOptions {
    */
   redisUrl?: string | (() => string | Promise<string>);
   /**
+   * The seed nodes of a Redis Cluster, instead of redisUrl, as createToniq's. Default: none.
+   * @example { redisCluster: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'] }
+   */
+  redisCluster?: readonly string[];
+  /**
+   * A master watched by Redis Sentinel, instead of redisUrl, as createToniq's. Default: none.
+   * @example { redisSentinel: { sentinels: ['10.0.0.1:26379'], name: 'mymaster' } }
+   */
+  redisSentinel?: RedisSentinelOptions;
+  /**
    * TLS settings for a rediss:// URL, as createToniq's `tls`: the CA that signed the server's
    * certificate, a client certificate, the server name. Refused with a redis:// URL. Default:
    * none, so a rediss:// URL trusts node's default CAs.
@@ -87,15 +98,25 @@ export interface ConnectAdminOptions {
  */
 export async function connectAdmin(options: ConnectAdminOptions = {}): Promise<Admin> {
   const logger = options.logger ?? consoleLogger();
-  const redisUrl = options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const whereProblem = redisWhereProblem('connectAdmin', options);
+  if (whereProblem) throw new InvalidOptionsError(whereProblem);
+  const { redisCluster, redisSentinel } = options;
+  const redisUrl =
+    redisCluster || redisSentinel
+      ? undefined
+      : (options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
   const tlsProblem = tlsOptionsProblem(
     'connectAdmin',
     options.tls,
-    typeof redisUrl === 'string' ? redisUrl : undefined,
+    redisCluster?.[0] ?? (typeof redisUrl === 'string' ? redisUrl : undefined),
   );
   if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
   const { store, warnings } = await openAdminStore({
-    redisUrl,
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
+    ...(redisCluster ? { redisCluster: [...redisCluster] } : {}),
+    ...(redisSentinel
+      ? { redisSentinel: { ...redisSentinel, sentinels: [...redisSentinel.sentinels] } }
+      : {}),
     tls: copyTlsOptions(options.tls),
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     logger,

@@ -34,6 +34,22 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     placeholder: '<url>',
     description: 'the Redis to read (default: $REDIS_URL, else redis://127.0.0.1:6379/0)',
   },
+  cluster: {
+    type: 'string',
+    placeholder: '<url,url,…>',
+    description: "a Redis Cluster's seed nodes, comma-separated, instead of --redis-url",
+  },
+  sentinel: {
+    type: 'string',
+    placeholder: '<host:port,…>',
+    description:
+      'the sentinels of a master watched by Redis Sentinel, comma-separated, instead of --redis-url',
+  },
+  'sentinel-name': {
+    type: 'string',
+    placeholder: '<name>',
+    description: 'with --sentinel: the name the sentinels monitor the master under',
+  },
   prefix: { type: 'string', placeholder: '<prefix>', description: "the app's keyPrefix (default: toniq)" },
   'tls-ca': {
     type: 'string',
@@ -193,6 +209,10 @@ export const COMMANDS: readonly CommandSpec[] = [
 
 export interface GlobalValues {
   redisUrl: string | undefined;
+  /** --cluster and --sentinel as given (comma-separated), and --sentinel-name. */
+  cluster: string | undefined;
+  sentinel: string | undefined;
+  sentinelName: string | undefined;
   prefix: string | undefined;
   /** The files of --tls-ca, --tls-cert and --tls-key, as given. */
   tlsCa: string | undefined;
@@ -275,6 +295,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   }
   const global: GlobalValues = {
     redisUrl: values['redis-url'] as string | undefined,
+    cluster: values.cluster as string | undefined,
+    sentinel: values.sentinel as string | undefined,
+    sentinelName: values['sentinel-name'] as string | undefined,
     prefix: values.prefix as string | undefined,
     tlsCa: values['tls-ca'] as string | undefined,
     tlsCert: values['tls-cert'] as string | undefined,
@@ -377,6 +400,8 @@ export function toolHelp(version: string): string {
     '  toniq stats',
     '  REDIS_URL=redis://redis.internal:6379/0 toniq failed --prefix billing',
     '  toniq stats --redis-url rediss://redis.internal:6380/0 --tls-ca redis-ca.crt',
+    '  toniq stats --cluster redis://10.0.0.1:7000,redis://10.0.0.2:7000',
+    '  toniq failed --sentinel 10.0.0.1:26379,10.0.0.2:26379 --sentinel-name mymaster',
     '  toniq retry 01J2ZK7W5C3Q2N8V4T6R0M9XYZ',
     '  toniq delete --all --worker SendEmail',
     '  toniq ui --port 3000',

@@ -31,6 +31,7 @@ import {
   processesCommand,
   statsCommand,
 } from './commands.js';
+import { redisFlagsOf } from './redis-flags.js';
 
 export interface CliContext {
   /** Default: process.env. */
@@ -53,7 +54,7 @@ export async function main(argv: readonly string[], context: CliContext = {}): P
   const io = context.io ?? stdio;
   const env = context.env ?? process.env;
   const debug = Boolean(env.TONIQ_DEBUG);
-  let redisUrl = DEFAULT_REDIS_URL;
+  let redisUrl = DEFAULT_REDIS_URL; // what messages name: a URL, or a Cluster or Sentinel in words
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === 'help') {
@@ -65,11 +66,11 @@ export async function main(argv: readonly string[], context: CliContext = {}): P
       return 0;
     }
     const { command, global, values, positionals } = parsed;
-    redisUrl = global.redisUrl ?? env.REDIS_URL ?? DEFAULT_REDIS_URL;
-    checkRedisUrl(redisUrl, global.redisUrl !== undefined ? '--redis-url' : 'REDIS_URL');
-    const tls = tlsOf(global, redisUrl);
+    const flags = redisFlagsOf(global, env);
+    redisUrl = flags.where.redisUrl ?? flags.description.replace(/^Redis at /, '');
+    const tls = tlsOf(global, flags.url);
     const keyPrefix = global.prefix ?? DEFAULT_KEY_PREFIX;
-    const redisDescription = `Redis at ${maskRedisUrl(redisUrl)}, key prefix "${keyPrefix}"`;
+    const redisDescription = `${flags.description}, key prefix "${keyPrefix}"`;
     const input: CommandInput = { values, positionals, now: context.now ?? Date.now };
 
     // Everything that can be checked without Redis is checked before connecting.
@@ -88,7 +89,7 @@ export async function main(argv: readonly string[], context: CliContext = {}): P
     }
 
     const admin: Admin = await (context.connect ?? connectAdmin)({
-      redisUrl,
+      ...flags.where,
       keyPrefix,
       logger,
       ...(tls ? { tls } : {}),
@@ -168,30 +169,17 @@ function report(
   return 1;
 }
 
-/** A URL that is not redis:// or rediss:// would fail later with a puzzling network error. */
-function checkRedisUrl(url: string, from: '--redis-url' | 'REDIS_URL'): void {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {}
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new UsageError(
-      `${from} must be a redis:// or rediss:// URL, like redis://user:password@host:6379/0; got "${maskRedisUrl(url)}".`,
-    );
-  }
-}
-
 /**
  * The tls option from --tls-ca, --tls-cert and --tls-key, read from their files; undefined when
  * none is given (a rediss:// URL then trusts node's default CAs). There is no flag to skip the
  * certificate check: a self-signed server's certificate can be passed as --tls-ca instead.
  */
-function tlsOf(global: GlobalValues, redisUrl: string): RedisTlsOptions | undefined {
+function tlsOf(global: GlobalValues, redisUrl: string | undefined): RedisTlsOptions | undefined {
   const given = (['tls-ca', 'tls-cert', 'tls-key'] as const).filter(
     (flag) => global[FLAG_FIELDS[flag]] !== undefined,
   );
   if (!given.length) return undefined;
-  if (!redisUrl.startsWith('rediss://')) {
+  if (redisUrl !== undefined && !redisUrl.startsWith('rediss://')) {
     throw new UsageError(
       `--${given[0]} is for a TLS connection, but the Redis URL ${maskRedisUrl(redisUrl)} starts with redis://. ` +
         'Use a rediss:// URL (--redis-url rediss://host:6380/0).',

@@ -11,6 +11,7 @@ import {
   DamagedKeyError,
   InvalidArgumentsError,
   NoSuchProcessError,
+  NotReplicatedError,
   RanUnpersistedError,
   RedisUnavailableError,
 } from '../errors.js';
@@ -182,6 +183,8 @@ export class Enqueuer {
     } catch (error) {
       // A damaged key is not an outage: it says which key, and that nothing was written.
       if (error instanceof DamagedKeyError) throw error;
+      // Nor is a write the replicas did not confirm (durability): it says so, and what to do.
+      if (error instanceof NotReplicatedError) throw error;
       const loopBlockedFor = this.#o.loopWatch.explain(startedAt, `a write to ${action}`) || undefined;
       throw new RedisUnavailableError(action, this.#o.options.enqueueTimeout, {
         cause: error,

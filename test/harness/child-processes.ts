@@ -8,7 +8,13 @@ import { after } from 'node:test';
 import { trapLogLine } from './traps.js';
 
 export interface ChildOptions {
-  redisUrl: string;
+  /** Where Redis is: one of redisUrl, redisCluster (seed URLs) and redisSentinel, as createToniq takes them. */
+  redisUrl?: string;
+  redisCluster?: string[];
+  redisSentinel?: { sentinels: string[]; name: string };
+  /** createToniq's durability. */
+  durability?: { replicas: number; timeout?: number };
+  enqueueTimeout?: number;
   /** For a rediss:// URL: the CA to trust (PEM text, as it travels to the child as JSON). */
   tls?: { ca: string };
   keyPrefix: string;

@@ -40,6 +40,11 @@ export interface TestRedisSentinel {
    * answers ROLE master. Returns the new master's port.
    */
   waitForFailover(timeout?: number): Promise<number>;
+  /**
+   * Starts the killed data node on `port` again (same folder); the sentinels make it a replica of
+   * the new master. Resolves once the master reports it online.
+   */
+  restartDataNode(port: number, timeout?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -202,6 +207,18 @@ export async function startRedisSentinel({
           return promoted;
         },
         { timeout, interval: 50, what: `the sentinels to promote a replica of the master on ${killed}` },
+      );
+    },
+    async restartDataNode(port, timeout = 15_000) {
+      if (processes.get(port)) throw new Error(`data node ${port} is running`);
+      await dataNode(port);
+      await eventually(
+        async () => {
+          const info = (await ask(await master(), (redis) => redis.info('replication'))) as string;
+          if (!info.includes(`port=${port},state=online`))
+            throw new Error(`${port} is not an online replica yet`);
+        },
+        { timeout, interval: 50, what: `the restarted node ${port} to replicate the new master` },
       );
     },
     stop,

@@ -10,14 +10,29 @@
  * ("<label> ran by version N with the right|wrong shape" → runs) whether the arguments had the
  * shape that version expects.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { createToniq, defineWorker, stopOnSignals } from '../../src/index.js';
 import type { ChildOptions } from './child-processes.js';
 
 const config = JSON.parse(process.env.TONIQ_CHILD_CONFIG ?? '{}') as Omit<ChildOptions, 'hang'>;
 const hang = process.env.TONIQ_CHILD_HANG === '1';
 const send = (message: object) => process.send?.(message);
-const recorder = new Redis(config.redisUrl, { tls: config.tls });
+// The recorder finds Redis as toniq does: one server, a Cluster, or the master of the sentinels.
+const recorder = config.redisCluster
+  ? new Cluster(
+      config.redisCluster.map((seed) => ({ host: new URL(seed).hostname, port: Number(new URL(seed).port) })),
+    )
+  : config.redisSentinel
+    ? new Redis({
+        sentinels: config.redisSentinel.sentinels.map((address) => ({
+          host: address.split(':')[0]!,
+          port: Number(address.split(':')[1]),
+        })),
+        name: config.redisSentinel.name,
+        reconnectOnError: () => 2,
+      })
+    : new Redis(config.redisUrl!, { tls: config.tls });
+recorder.on('error', () => {});
 const runsKey = `{${config.keyPrefix}}:test-runs`;
 
 const recordVersion = config.recordVersion ?? 1;
@@ -40,9 +55,9 @@ const record = defineWorker(
 
 const log = (level: string) => (obj: object, msg: string) =>
   send({ type: 'log', level, msg, obj: { ...obj, err: undefined } });
-const { redisUrl, tls, keyPrefix, recordVersion: _version, ...timing } = config;
+const { redisUrl, redisCluster, redisSentinel, tls, keyPrefix, recordVersion: _version, ...timing } = config;
 const toniq = createToniq({
-  redisUrl,
+  ...(redisCluster ? { redisCluster } : redisSentinel ? { redisSentinel } : { redisUrl }),
   tls,
   keyPrefix,
   workers: [record],
@@ -75,6 +90,22 @@ process.on('message', async (message: { cmd: string; reqId: number; [key: string
           (result as string[]).push((await toniq.enqueue(record, shaped, message.options)).id);
         }
         break;
+      case 'enqueueEach': {
+        // Every job on its own, at once: which ones were acknowledged, and what the others got.
+        const jobs = message.jobs as Array<{ label: string; ms?: number }>;
+        result = await Promise.all(
+          jobs.map((args) =>
+            toniq.enqueue(record, args).then(
+              (job) => ({ label: args.label, id: job.id }),
+              (error: Error & { code?: string }) => ({
+                label: args.label,
+                error: error.code ?? error.message,
+              }),
+            ),
+          ),
+        );
+        break;
+      }
       case 'enqueueOn':
         result = (await toniq.enqueueOn(message.processId, record, message.args)).id;
         break;

@@ -8,14 +8,16 @@
  * 'taken-over', 'stalled', 'error', 'recovered', and 'stopped' in answer to 'stop'.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Redis } from 'ioredis';
+import type { RedisLocation } from '../../redis-location.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import { keysFor } from '../keys.js';
 import { beatOnce } from './process-registry.js';
-import { defineScripts } from './scripts.js';
+import { createRedisClient } from './redis-client.js';
+import { defineScripts, type ScriptedRedis } from './scripts.js';
 
 export interface KeepaliveThreadData {
-  url: string;
+  /** Where Redis is, as the store found it: this thread connects the same way (a Cluster, Sentinel). */
+  location: RedisLocation;
   /** The store's tls option, cloned into this thread (hence data only: see tls-options.ts). */
   tls: RedisTlsOptions | undefined;
   keyPrefix: string;
@@ -31,18 +33,32 @@ export interface KeepaliveThreadData {
 const data = workerData as KeepaliveThreadData;
 const progress = new BigInt64Array(data.progress);
 const keys = keysFor(data.keyPrefix);
-const redis = defineScripts(
-  new Redis(data.url, {
-    ...(data.tls ? { tls: data.tls } : {}),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: Math.max(data.interval, 1000),
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-  }),
-);
-redis.on('error', () => {
-  // Reported through the failing keep-alive below.
-});
+let stopping = false;
+/**
+ * A connection for the beats. When ioredis leaves it in its terminal `end` state (it then never
+ * reconnects), a new one replaces it, so that the heartbeat resumes once Redis is back.
+ */
+function open(): ScriptedRedis {
+  const client = defineScripts(
+    createRedisClient(data.location, data.tls, {
+      commandTimeout: Math.max(data.interval, 1000),
+      retryStrategy: (times) => Math.min(times * 100, 1000),
+      lazyConnect: false,
+    }),
+  );
+  client.on('error', () => {
+    // Reported through the failing keep-alive below.
+  });
+  client.once('ready', startBeating);
+  client.on('end', () => {
+    if (stopping) return;
+    setTimeout(() => {
+      if (!stopping) redis = open();
+    }, 500);
+  });
+  return client;
+}
+let redis = open();
 
 let state: 'ok' | 'error' | 'stalled' = 'ok';
 let beating: Promise<void> | undefined;
@@ -79,13 +95,15 @@ const tick = () => {
 };
 let timer: NodeJS.Timeout | undefined;
 // Beat only once connected: an error before the first connection would be noise.
-redis.once('ready', () => {
+function startBeating(): void {
+  if (timer || stopping) return;
   timer = setInterval(tick, data.interval);
   tick();
-});
+}
 
 parentPort?.on('message', async (message) => {
   if (message !== 'stop') return;
+  stopping = true;
   clearInterval(timer);
   await beating;
   await redis.quit().catch(() => redis.disconnect());

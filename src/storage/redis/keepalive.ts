@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { describeRedisRefusal, RedisRefusedError } from '../../errors.js';
+import type { RedisLocation } from '../../redis-location.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import type { Keepalive, KeepaliveCallbacks, KeepaliveTiming, ProcessInfo } from '../job-store.js';
 import type { Keys } from '../keys.js';
@@ -56,7 +57,8 @@ export async function endProcess(redis: ScriptedRedis, keys: Keys, processId: st
 }
 
 export interface KeepaliveThreadOptions {
-  url: string;
+  /** Where Redis is: the thread connects the same way as the store. */
+  location: RedisLocation;
   tls: RedisTlsOptions | undefined;
   keys: Keys;
   info: ProcessInfo;
@@ -75,7 +77,7 @@ export function startKeepaliveThread(options: KeepaliveThreadOptions): Keepalive
   const ticker = setInterval(tick, Math.max(10, Math.min(timing.interval, timing.maxEventLoopStall / 4)));
   ticker.unref();
   const data: KeepaliveThreadData = {
-    url: options.url,
+    location: options.location,
     tls: options.tls,
     keyPrefix: keys.prefix,
     processId: info.id,

@@ -13,7 +13,7 @@ import type { Keys } from '../keys.js';
 import { openKeyspace } from './process-registry.js';
 import { jobsFound, read, scoreOf } from './replies.js';
 import { statusOf, UnexpectedScriptReplyError } from './script-results.js';
-import type { ScriptedRedis } from './scripts.js';
+import type { ScriptedRedis, ScriptName } from './scripts.js';
 
 /** A delayed job as written: its due time as a sorted-set score ("inf" when held until flushed). */
 export interface ScoredJob {
@@ -21,6 +21,17 @@ export interface ScoredJob {
   readonly record: Buffer;
   readonly score: string;
 }
+
+/**
+ * Sends a script that writes jobs: the store's sends it with a WAIT for the replicas under
+ * `durability` (store-connections.ts, writeNew); by default, on `redis` as it is.
+ */
+export type SendWrite = (script: ScriptName, args: Array<string | Buffer>) => Promise<unknown>;
+
+const plainly =
+  (redis: ScriptedRedis): SendWrite =>
+  (script, args) =>
+    redis[script](...args);
 
 export function scored(jobs: readonly DelayedStoredJob[]): ScoredJob[] {
   return jobs.map((job) => ({ id: job.id, record: job.record, score: scoreOf(job.dueAt) }));
@@ -53,12 +64,13 @@ export async function writeJobs(
   keys: Keys,
   processId: string,
   jobs: readonly StoredJob[],
+  send: SendWrite = plainly(redis),
 ): Promise<void> {
   if (!jobs.length) return;
   const into = keys.process(processId);
-  const args: Array<string | Buffer> = [];
+  const args: Array<string | Buffer> = [into.jobs, into.open];
   for (const job of jobs) args.push(job.id, job.record);
-  await intoKeyspace(redis, keys, 'addJobs', processId, () => redis.addJobs(into.jobs, into.open, ...args));
+  await intoKeyspace(redis, keys, 'addJobs', processId, () => send('addJobs', args));
 }
 
 /**
@@ -70,21 +82,22 @@ export async function writeDelayedJobs(
   keys: Keys,
   processId: string,
   jobs: readonly ScoredJob[],
+  send: SendWrite = plainly(redis),
   aliveOnly = false,
 ): Promise<'written' | 'not-alive'> {
   if (!jobs.length) return 'written';
   const into = keys.process(processId);
-  const args: Array<string | Buffer> = [aliveOnly ? '1' : '0'];
+  const args: Array<string | Buffer> = [
+    into.delayed,
+    into.delayedJobs,
+    into.delayedCounts,
+    into.open,
+    into.heartbeat,
+  ];
+  args.push(aliveOnly ? '1' : '0');
   for (const job of jobs) args.push(job.id, job.record, job.score);
   const reply = await intoKeyspace(redis, keys, 'addDelayedJobs', processId, () =>
-    redis.addDelayedJobs(
-      into.delayed,
-      into.delayedJobs,
-      into.delayedCounts,
-      into.open,
-      into.heartbeat,
-      ...args,
-    ),
+    send('addDelayedJobs', args),
   );
   return reply >= 0 ? 'written' : 'not-alive';
 }
@@ -127,6 +140,7 @@ export async function retryFailedJobs(
   keys: Keys,
   processId: string,
   jobs: readonly StoredJob[],
+  send: SendWrite = plainly(redis),
 ): Promise<string[]> {
   const ids = jobs.map((job) => job.id);
   const claimed = new Set(
@@ -141,7 +155,7 @@ export async function retryFailedJobs(
   if (!claimed.size) return [];
   const fresh = jobs.filter((job) => claimed.has(job.id)).map((job) => ({ ...job, score: '0' }));
   try {
-    await writeDelayedJobs(redis, keys, processId, fresh);
+    await writeDelayedJobs(redis, keys, processId, fresh, send);
   } catch (error) {
     // Nothing was written: let the jobs be retried again at once rather than after the claim lapses.
     redis.hdel(keys.failedRetrying, ...claimed).catch(() => {});
@@ -161,6 +175,7 @@ export async function handOverJobs(
   from: string,
   to: string,
   ids: readonly string[],
+  send: SendWrite = plainly(redis),
 ): Promise<HandOverResult> {
   const holder = keys.process(from).jobs;
   const found = ids.length ? jobsFound(ids, await read(redis.hmgetBuffer(holder, ...ids))) : [];
@@ -171,6 +186,7 @@ export async function handOverJobs(
     keys,
     to,
     found.map((job) => ({ ...job, score: '0' })),
+    send,
     true,
   );
   if (written === 'not-alive') return { targetAlive: false, moved: [], gone: [] };

@@ -4,13 +4,13 @@
  * the storage contract only, not on RedisStore.
  */
 import type { Logger } from '../../logger.js';
+import type { RedisWhereOptions } from '../../redis-location.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import type { AdminJobStore } from '../admin-store.js';
 import { RedisStore } from './redis-store.js';
 
-export interface OpenAdminStoreOptions {
-  /** A redis:// or rediss:// URL, or an async function that returns one. */
-  redisUrl: string | (() => string | Promise<string>);
+/** Where Redis is: one of redisUrl (a URL or an async function that returns one), redisCluster, redisSentinel. */
+export interface OpenAdminStoreOptions extends RedisWhereOptions {
   /** ioredis's `tls` (see RedisTlsOptions); refused with a redis:// URL. */
   tls?: RedisTlsOptions;
   keyPrefix: string;

@@ -12,9 +12,9 @@
  * 5. Answers the admin's reads (admin-reads.ts). Replies are checked in replies.ts, script
  *    statuses mapped in script-results.ts, Redis's errors in redis-errors.ts.
  */
-import type { Redis } from 'ioredis';
-import { DamagedKeyError, RedisUnreachableError } from '../../errors.js';
+import { DamagedKeyError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { RedisWhereOptions, ResolvedDurability } from '../../redis-location.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import type { AdminStore, JobPlace, PlacedId, StoreOverview } from '../admin-store.js';
 import type {
@@ -34,21 +34,25 @@ import type {
 } from '../job-store.js';
 import { type Keys, keysFor, type ProcessKeys } from '../keys.js';
 import { AdminReads, SCRIPT_BATCH } from './admin-reads.js';
-import { checkServer, connectRedis } from './connection.js';
 import { FinishQueue } from './finish-queue.js';
 import { endProcess, keepAlive, startKeepaliveThread } from './keepalive.js';
 import * as keyspace from './keyspace-writes.js';
-import { channelOf, subscribeToMessages } from './messages.js';
+import { channelOf } from './messages.js';
 import { asRequest } from './redis-errors.js';
 import { jobsFound, pairs, read, timeOfScore } from './replies.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
+import { StoreConnections } from './store-connections.js';
 import { takeOverKeyspace } from './takeover-protocol.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
-export interface RedisStoreOptions {
-  /** A redis:// or rediss:// URL, or an async function that returns one (awaited by open). */
-  redisUrl: string | (() => string | Promise<string>);
+/**
+ * Where Redis is: `redisUrl` (a URL, or an async function that returns one, awaited by open; the
+ * default URL when none is given), or `redisCluster`, or `redisSentinel` (store-connections.ts).
+ */
+export interface RedisStoreOptions extends RedisWhereOptions {
+  /** Wait for this many replicas after each write of new jobs (durable-writes.ts). Default: none. */
+  durability?: ResolvedDurability;
   /** ioredis's `tls` for every connection (the keepalive thread's too); refused with a redis:// URL. */
   tls?: RedisTlsOptions;
   keyPrefix: string;
@@ -60,82 +64,72 @@ export interface RedisStoreOptions {
 export class RedisStore implements JobStore, AdminStore {
   readonly #options: RedisStoreOptions;
   readonly #keys: Keys;
-  #redis: ScriptedRedis | undefined;
-  #url = '';
+  readonly #connections: StoreConnections;
   #closed = false;
   readonly #adds = new Map<string, WriteCoalescer<StoredJob>>();
   readonly #delayedAdds = new Map<string, WriteCoalescer<DelayedStoredJob>>();
   readonly #finishes: FinishQueue;
   readonly #admin: AdminReads;
-  #subscriber: Redis | undefined;
   #takeoverLease = 30_000;
   readonly #reconnectListeners: Array<() => void> = [];
 
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.#keys = keysFor(options.keyPrefix);
-    const client = () => this.#client;
-    this.#finishes = new FinishQueue({
-      client,
-      isReady: () => this.#redis?.status === 'ready',
-      keys: this.#keys,
-    });
-    this.#admin = new AdminReads({ client, keys: this.#keys, logger: options.logger });
-  }
-
-  get #client(): ScriptedRedis {
-    if (!this.#redis) throw new Error('RedisStore used before open()');
-    return this.#redis;
-  }
-
-  async open(): Promise<string[]> {
-    const { redisUrl, commandTimeout, logger } = this.#options;
-    try {
-      this.#url = typeof redisUrl === 'function' ? await redisUrl() : redisUrl;
-    } catch (error) {
-      throw new RedisUnreachableError('(the URL provider function threw)', { cause: error });
-    }
-    this.#redis = await connectRedis({
-      url: this.#url,
-      tls: this.#options.tls,
-      logger,
-      commandTimeout,
-      inUse: () => this.#redis !== undefined && !this.#closed,
+    this.#connections = new StoreConnections({
+      ...options,
       onReconnected: () => {
         this.#finishes.flushNow();
         for (const listener of this.#reconnectListeners) listener();
       },
     });
-    return checkServer(this.#redis);
+    const client = () => this.#client;
+    this.#finishes = new FinishQueue({
+      client,
+      isReady: () => this.#connections.isReady,
+      keys: this.#keys,
+    });
+    this.#admin = new AdminReads({ client, keys: this.#keys, logger: options.logger });
+  }
+
+  /** Sends a write of jobs, with a WAIT for the replicas under `durability` (store-connections.ts). */
+  #send(action: string): keyspace.SendWrite {
+    return (script, args) => this.#connections.writeNew(action, script, args);
+  }
+
+  get #client(): ScriptedRedis {
+    return this.#connections.main;
+  }
+
+  /** Connects (store-connections.ts); resolves with warnings about the server's settings. */
+  open(): Promise<string[]> {
+    return this.#connections.open();
   }
 
   async close(): Promise<void> {
     await this.#finishes.close();
     this.#closed = true;
-    const redis = this.#redis;
-    this.#redis = undefined;
-    if (redis) await redis.quit().catch(() => redis.disconnect());
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    await this.#connections.close();
   }
 
   addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
     let coalescer = this.#adds.get(processId);
     if (!coalescer) {
       coalescer = new WriteCoalescer<StoredJob>((batch) =>
-        keyspace.writeJobs(this.#client, this.#keys, processId, batch).catch((error: unknown) => {
-          // The write may still land after the command timed out: remove it then, so that a
-          // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
-          // damaged key was refused before anything was written: nothing to remove.
-          if (!(error instanceof DamagedKeyError)) {
-            void this.finishJobs(
-              processId,
-              batch.map((job) => job.id),
-            );
-          }
-          throw error;
-        }),
+        keyspace
+          .writeJobs(this.#client, this.#keys, processId, batch, this.#send('enqueue a job'))
+          .catch((error: unknown) => {
+            // The write may still land after the command timed out: remove it then, so that a
+            // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
+            // damaged key was refused before anything was written: nothing to remove.
+            if (!(error instanceof DamagedKeyError)) {
+              void this.finishJobs(
+                processId,
+                batch.map((job) => job.id),
+              );
+            }
+            throw error;
+          }),
       );
       this.#adds.set(processId, coalescer);
     }
@@ -169,7 +163,13 @@ export class RedisStore implements JobStore, AdminStore {
     if (!coalescer) {
       coalescer = new WriteCoalescer<DelayedStoredJob>(async (batch) => {
         try {
-          await keyspace.writeDelayedJobs(this.#client, this.#keys, processId, keyspace.scored(batch));
+          await keyspace.writeDelayedJobs(
+            this.#client,
+            this.#keys,
+            processId,
+            keyspace.scored(batch),
+            this.#send('enqueue a delayed job'),
+          );
         } catch (error) {
           // As for addJobs: a refusal before the first write leaves nothing to undo.
           if (!(error instanceof DamagedKeyError)) {
@@ -269,13 +269,21 @@ export class RedisStore implements JobStore, AdminStore {
     const moved: string[] = [];
     for (let start = 0; start < jobs.length; start += SCRIPT_BATCH) {
       const batch = jobs.slice(start, start + SCRIPT_BATCH);
-      moved.push(...(await keyspace.retryFailedJobs(this.#client, this.#keys, processId, batch)));
+      moved.push(
+        ...(await keyspace.retryFailedJobs(
+          this.#client,
+          this.#keys,
+          processId,
+          batch,
+          this.#send('retry failed jobs'),
+        )),
+      );
     }
     return moved;
   }
 
   handOverJobs(from: string, to: string, ids: readonly string[]): Promise<HandOverResult> {
-    return keyspace.handOverJobs(this.#client, this.#keys, from, to, ids);
+    return keyspace.handOverJobs(this.#client, this.#keys, from, to, ids, this.#send('hand jobs over'));
   }
 
   deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
@@ -303,7 +311,7 @@ export class RedisStore implements JobStore, AdminStore {
   keepAlive(info: ProcessInfo, deadAfter: number): Promise<boolean> {
     // A takeover's claim lasts as long as a heartbeat: a taker stalled longer counts as dead too.
     this.#takeoverLease = deadAfter;
-    return keepAlive(this.#client, this.#keys, this.#url, info, deadAfter);
+    return keepAlive(this.#client, this.#keys, this.#connections.address, info, deadAfter);
   }
 
   async startKeepalive(
@@ -312,7 +320,7 @@ export class RedisStore implements JobStore, AdminStore {
     callbacks: KeepaliveCallbacks,
   ): Promise<Keepalive> {
     return startKeepaliveThread({
-      url: this.#url,
+      location: this.#connections.location,
       tls: this.#options.tls,
       keys: this.#keys,
       info,
@@ -354,7 +362,8 @@ export class RedisStore implements JobStore, AdminStore {
     const jobs: StoredJob[] = [];
     let delayed = 0;
     for (const layout of layouts) {
-      const outcome = await takeOverKeyspace(client, k, { ...layout, deadId, takerId, lease });
+      const send = this.#send('take over a dead process');
+      const outcome = await takeOverKeyspace(client, k, { ...layout, deadId, takerId, lease, send });
       if (outcome.status !== 'taken-over') return outcome;
       jobs.push(...outcome.jobs);
       delayed += outcome.delayed;
@@ -367,7 +376,7 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   async subscribe(processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {
-    this.#subscriber = await subscribeToMessages(this.#client, this.#keys, processId, onMessage);
+    await this.#connections.subscribe(this.#keys, processId, onMessage);
   }
 
   async recordStats(

@@ -3,7 +3,7 @@
  * is one atomic change; its header says what it guarantees, its KEYS, ARGV and return value.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { scriptErrorOf } from './redis-errors.js';
 
 /**
@@ -40,8 +40,11 @@ const SCRIPTS = {
 export type ScriptName = keyof typeof SCRIPTS;
 
 type ScriptArg = string | number | Buffer;
-/** The client with the scripts as commands; the `…Buffer` variants return records as Buffers. */
-export type ScriptedRedis = Redis & {
+/**
+ * The client (one server or a Cluster: defineCommand exists on both) with the scripts as
+ * commands; the `…Buffer` variants return records as Buffers.
+ */
+export type ScriptedRedis = (Redis | Cluster) & {
   [K in ScriptName]: (...args: ScriptArg[]) => Promise<unknown>;
 } & {
   [K in ScriptName as `${K}Buffer`]: (...args: ScriptArg[]) => Promise<unknown>;
@@ -57,7 +60,7 @@ function source(file: string): string {
   return text;
 }
 
-export function defineScripts(redis: Redis): ScriptedRedis {
+export function defineScripts(redis: Redis | Cluster): ScriptedRedis {
   for (const [name, script] of Object.entries(SCRIPTS)) {
     const libs = ['guards', ...('libs' in script ? script.libs : [])].map((lib) => `lib/${lib}.lua`);
     const lua = [...libs, script.file].map(source).join('\n');
@@ -65,11 +68,16 @@ export function defineScripts(redis: Redis): ScriptedRedis {
     // A script's refusal of a damaged key (lib/guards.lua) becomes a DamagedKeyError naming it.
     const scripted = redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>;
     for (const command of [name, `${name}Buffer`]) {
-      const call = scripted[command]!.bind(redis);
-      scripted[command] = (...args) =>
-        call(...args).catch((error: unknown) => {
+      const call = scripted[command]!;
+      // Not bound: a pipeline copies these methods and calls them on itself, to queue the script
+      // there (it then returns the pipeline, not a promise).
+      scripted[command] = function (this: unknown, ...args) {
+        const sent = call.apply(this ?? redis, args) as Promise<unknown> | object;
+        if (!(sent instanceof Promise)) return sent as Promise<unknown>;
+        return sent.catch((error: unknown) => {
           throw scriptErrorOf(error);
         });
+      };
     }
   }
   return redis as ScriptedRedis;

@@ -14,7 +14,7 @@
  */
 import type { StoredJob } from '../job-store.js';
 import type { Keys, ProcessKeys } from '../keys.js';
-import { failingEntry, writeDelayedJobs, writeJobs } from './keyspace-writes.js';
+import { failingEntry, type SendWrite, writeDelayedJobs, writeJobs } from './keyspace-writes.js';
 import { forgetProcess, TAKEOVER_NOTE_FOR } from './process-registry.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
@@ -32,6 +32,8 @@ export interface KeyspaceTakeover {
   epoch: string;
   /** How long the claim holds without a batch renewing it, in ms. */
   lease: number;
+  /** Sends the copies: under `durability`, each waits for the replicas before the originals are dropped. */
+  send: SendWrite;
 }
 
 export type KeyspaceTakeoverOutcome =
@@ -43,7 +45,7 @@ export async function takeOverKeyspace(
   keys: Keys,
   takeover: KeyspaceTakeover,
 ): Promise<KeyspaceTakeoverOutcome> {
-  const { dead, deadId, takerId, lease } = takeover;
+  const { dead, deadId, takerId, lease, send } = takeover;
   const claim = statusOf(
     'claimProcess',
     await redis.claimProcess(
@@ -87,20 +89,20 @@ export async function takeOverKeyspace(
     }
     // Copies first: they are idempotent (the same id overwrites itself), so a crash here only
     // means the next taker copies again.
-    await writeJobs(redis, keys, takerId, batch.jobs);
+    await writeJobs(redis, keys, takerId, batch.jobs, send);
     const dueJobs = batch.delayed.filter((job) => job.record !== null) as Array<{
       id: string;
       score: string;
       record: Buffer;
     }>;
-    await writeDelayedJobs(redis, keys, takerId, dueJobs);
+    await writeDelayedJobs(redis, keys, takerId, dueJobs, send);
     if (batch.failing.length) {
       const args: Array<string | Buffer> = [];
       for (const { id, value } of batch.failing) {
         const { failedAt, record } = failingEntry(value);
         args.push(id, record, failedAt);
       }
-      await redis.addFailedJobs(keys.failed, keys.failedIndex, keys.counts, ...args);
+      await send('addFailedJobs', [keys.failed, keys.failedIndex, keys.counts, ...args]);
     }
     const dropped = await redis.dropProcessJobs(
       dead.takeoverClaim,
