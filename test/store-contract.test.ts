@@ -1,5 +1,7 @@
 /**
- * One contract, two stores: the same cases run against RedisStore and MemoryStore.
+ * One contract, two stores: the same cases run against MemoryStore and RedisStore, the latter on
+ * one server and on a real Redis Cluster (3 masters, 3 replicas), where each process's keys are
+ * in a slot of their own and every cross-slot change is a sequence of one-slot scripts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -8,8 +10,10 @@ import type { AdminJobStore } from '../src/storage/admin-store.js';
 import { MemoryStore } from '../src/storage/memory-store.js';
 import { RedisStore } from '../src/storage/redis/redis-store.js';
 import { randomPrefix, recordingLogger, useRedis } from './harness/fixtures.js';
+import { useRedisCluster } from './harness/redis-cluster.js';
 
 const server = useRedis();
+const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1 });
 const stores: Array<[string, () => Promise<AdminJobStore>]> = [
   ['MemoryStore', async () => new MemoryStore()],
   [
@@ -17,6 +21,19 @@ const stores: Array<[string, () => Promise<AdminJobStore>]> = [
     async () => {
       const store = new RedisStore({
         redisUrl: server.redis.url,
+        keyPrefix: randomPrefix(),
+        logger: recordingLogger(),
+        commandTimeout: 2000,
+      });
+      await store.open();
+      return store;
+    },
+  ],
+  [
+    'RedisStore on a Redis Cluster',
+    async () => {
+      const store = new RedisStore({
+        redisCluster: topology.cluster.seedUrls,
         keyPrefix: randomPrefix(),
         logger: recordingLogger(),
         commandTimeout: 2000,

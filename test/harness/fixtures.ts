@@ -124,9 +124,11 @@ export async function jobKeys(
   processId = '',
 ): Promise<string[]> {
   const keys = await client.keys('*');
-  return keys
-    .filter((key) => /:(jobs|delayed|delayed-jobs|failing|failed|failed-index)(:|$)/.test(key))
-    // A process's own keys are under {prefix:processId} (src/storage/keys.ts).
-    .filter((key) => !processId || key.includes(`:${processId}}:`))
-    .sort();
+  return (
+    keys
+      .filter((key) => /:(jobs|delayed|delayed-jobs|failing|failed|failed-index)(:|$)/.test(key))
+      // A process's own keys are under {prefix:processId} (src/storage/keys.ts).
+      .filter((key) => !processId || key.includes(`:${processId}}:`))
+      .sort()
+  );
 }
