@@ -277,7 +277,8 @@ export function failoverCases(target: RedisTarget): void {
       await leaving.request({
         cmd: 'enqueue',
         jobs: [{ label: 'handed-delayed' }],
-        options: { delayFor: 200 },
+        // Due well after the stop, so that it is still delayed then on a loaded machine too.
+        options: { delayFor: 3000 },
       });
       const staying = await newToniq({
         keyPrefix,
@@ -296,7 +297,7 @@ export function failoverCases(target: RedisTarget): void {
       // Far below the 60 s deadAfter: the stop announced itself (the figure is printed below).
       assert.ok(handOver < 10_000, `handed over in ${handOver} ms, not after the 60 s deadAfter`);
       await eventually(async () => assert.equal(Object.keys(await runCounts(keyPrefix)).length, 21), {
-        timeout: 5000,
+        timeout: 10_000,
       });
       console.log(
         `# hand-over on stop: taken over ${handOver} ms after stop() was called (100 ms of it the stop timeout)`,
