@@ -251,14 +251,15 @@ export class NotReplicatedError extends ToniqError {
     wanted: { replicas: number; timeout: number; aof: boolean },
     confirmed: number,
     options: { cause: unknown },
+    /** What became of the write, and what to do: by default, an enqueue's (undone; enqueue again). */
+    afterwards = 'The job was removed again and will not run; enqueue it again once the replicas are back.',
   ) {
     const onDisk = wanted.aof ? ' in their append-only file' : '';
     super(
       'TONIQ_NOT_REPLICATED',
       `Could not ${action}: the Redis master took the write, but only ${confirmed} of the ${wanted.replicas} ` +
         `replica${wanted.replicas === 1 ? '' : 's'} that durability.replicas asks for confirmed it${onDisk} within ` +
-        `${wanted.timeout} ms (durability.timeout). The job was removed again and will not run; enqueue it again ` +
-        `once the replicas are back. Check them on the master (redis-cli INFO replication: connected_slaves, ` +
+        `${wanted.timeout} ms (durability.timeout). ${afterwards} Check the replicas on the master (redis-cli INFO replication: connected_slaves, ` +
         `and each one's lag), or lower durability.replicas to the number of replicas you run.`,
       options,
     );

@@ -24,6 +24,8 @@ export async function writeReplicated(
   action: string,
   script: ScriptName,
   args: ReadonlyArray<string | Buffer>,
+  /** What became of the write when the replicas did not confirm (NotReplicatedError's advice). */
+  afterwards?: string,
 ): Promise<unknown> {
   const pipeline = redis.pipeline();
   (pipeline as unknown as Record<ScriptName, (...args: Array<string | Buffer>) => unknown>)[script](...args);
@@ -42,9 +44,13 @@ export async function writeReplicated(
     const command = durability.aof
       ? `WAITAOF 1 ${durability.replicas} ${durability.timeout}`
       : `WAIT ${durability.replicas} ${durability.timeout}`;
-    throw new NotReplicatedError(action, durability, confirmed, {
-      cause: new Error(`${command} answered ${JSON.stringify(reply)}`),
-    });
+    throw new NotReplicatedError(
+      action,
+      durability,
+      confirmed,
+      { cause: new Error(`${command} answered ${JSON.stringify(reply)}`) },
+      afterwards,
+    );
   }
   return written[1];
 }

@@ -157,8 +157,14 @@ export async function retryFailedJobs(
   try {
     await writeDelayedJobs(redis, keys, processId, fresh, send);
   } catch (error) {
-    // Nothing was written: let the jobs be retried again at once rather than after the claim lapses.
-    redis.hdel(keys.failedRetrying, ...claimed).catch(() => {});
+    // The write may have landed (a timeout, or replicas that did not confirm it): take it back,
+    // then let the jobs be retried again at once rather than after the claim lapses. They stay
+    // in the failed list all along.
+    const into = keys.process(processId);
+    redis
+      .removeDelayedJobs(into.delayed, into.delayedJobs, into.delayedCounts, ...claimed)
+      .then(() => redis.hdel(keys.failedRetrying, ...claimed))
+      .catch(() => {});
     throw error;
   }
   await redis.deleteFailedJobs(keys.failed, keys.failedIndex, keys.counts, keys.failedRetrying, ...claimed);

@@ -93,8 +93,8 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   /** Sends a write of jobs, with a WAIT for the replicas under `durability` (store-connections.ts). */
-  #send(action: string): keyspace.SendWrite {
-    return (script, args) => this.#connections.writeNew(action, script, args);
+  #send(action: string, afterwards?: string): keyspace.SendWrite {
+    return (script, args) => this.#connections.writeNew(action, script, args, afterwards);
   }
 
   get #client(): ScriptedRedis {
@@ -275,7 +275,10 @@ export class RedisStore implements JobStore, AdminStore {
           this.#keys,
           processId,
           batch,
-          this.#send('retry failed jobs'),
+          this.#send(
+            'retry failed jobs',
+            'The jobs stay in the failed list; retry them again once the replicas are back.',
+          ),
         )),
       );
     }
@@ -283,7 +286,17 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   handOverJobs(from: string, to: string, ids: readonly string[]): Promise<HandOverResult> {
-    return keyspace.handOverJobs(this.#client, this.#keys, from, to, ids, this.#send('hand jobs over'));
+    return keyspace.handOverJobs(
+      this.#client,
+      this.#keys,
+      from,
+      to,
+      ids,
+      this.#send(
+        'hand jobs over',
+        'This process keeps the jobs and tries again (a job copied already may run twice).',
+      ),
+    );
   }
 
   deleteFailedJobs(ids: readonly string[]): Promise<string[]> {
@@ -362,7 +375,10 @@ export class RedisStore implements JobStore, AdminStore {
     const jobs: StoredJob[] = [];
     let delayed = 0;
     for (const layout of layouts) {
-      const send = this.#send('take over a dead process');
+      const send = this.#send(
+        'take over a dead process',
+        'The dead process keeps its jobs, and toniq tries again at its next check (a job copied already may run twice).',
+      );
       const outcome = await takeOverKeyspace(client, k, { ...layout, deadId, takerId, lease, send });
       if (outcome.status !== 'taken-over') return outcome;
       jobs.push(...outcome.jobs);

@@ -94,10 +94,15 @@ export class StoreConnections {
   }
 
   /** Sends a script that adds new jobs: with `durability`, with a WAIT on the writer's connection. */
-  writeNew(action: string, script: ScriptName, args: Array<string | Buffer>): Promise<unknown> {
+  writeNew(
+    action: string,
+    script: ScriptName,
+    args: Array<string | Buffer>,
+    afterwards?: string,
+  ): Promise<unknown> {
     const { durability } = this.#options;
     if (!durability || !this.#writer) return this.main[script](...args);
-    return writeReplicated(this.#writer, durability, action, script, args);
+    return writeReplicated(this.#writer, durability, action, script, args, afterwards);
   }
 
   async subscribe(keys: Keys, processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {
