@@ -72,7 +72,7 @@ async function beat(): Promise<void> {
     return;
   }
   try {
-    const takenOver = await beatOnce(redis, keys, data.processId, data.infoJson, data.deadAfter);
+    const takenOver = await beatOnce(redis, keys, data.processId, data.infoJson, data.deadAfter, false);
     if (state !== 'ok') post({ type: 'recovered' });
     state = 'ok';
     if (takenOver) post({ type: 'taken-over' });

@@ -24,6 +24,10 @@ export function placeholderJson(processId: string): string {
  * keyspace (beat.lua), in that order, so that a keyspace that takes writes always belongs to a
  * registered process. True when the process was taken over (it found itself not registered with
  * its own info, or a takeover's note), or on its first beat.
+ *
+ * A failed registration rejects when `mustRegister` (at start); otherwise the heartbeat is
+ * refreshed all the same, without opening the keyspace: on a Redis Cluster the app's slot may be
+ * failing over while this process's own slot is fine, and the process must not look dead then.
  */
 export async function beatOnce(
   redis: ScriptedRedis,
@@ -31,16 +35,20 @@ export async function beatOnce(
   processId: string,
   infoJson: string,
   deadAfter: number,
+  mustRegister = true,
 ): Promise<boolean> {
-  const registered = await redis.registerProcess(
-    keys.registry,
-    keys.registryEpochs,
-    processId,
-    infoJson,
-    'own',
-  );
+  let registered: unknown;
+  let registerError: unknown;
+  try {
+    registered = await redis.registerProcess(keys.registry, keys.registryEpochs, processId, infoJson, 'own');
+  } catch (error) {
+    if (mustRegister) throw error;
+    registerError = error;
+  }
   const own = keys.process(processId);
-  const beat = await redis.beat(own.heartbeat, own.open, own.takenOverBy, Date.now(), deadAfter);
+  const opened = registerError === undefined ? '1' : '0';
+  const beat = await redis.beat(own.heartbeat, own.open, own.takenOverBy, Date.now(), deadAfter, opened);
+  if (registerError !== undefined) return statusOf('beat', beat) === 'taken-over';
   return (
     statusOf('registerProcess', registered) === 'registered-again' || statusOf('beat', beat) === 'taken-over'
   );
