@@ -4,13 +4,14 @@
  *    registered processes and finds those whose heartbeat lapsed. A process must be seen dead
  *    for `confirmAfter` first (unless it announced its stop): after a Redis outage every heartbeat
  *    has lapsed, and live processes need a moment to beat again.
- * 2. Moves each one's jobs here with one atomic store call, which checks again that the process
- *    is really dead and not yet taken over, so racing processes never split or duplicate jobs.
+ * 2. Moves each one's jobs here with one store call, which claims the process inside Redis (only
+ *    if it is really dead, and for one taker at a time), so racing processes never split jobs.
  *    Each dead process is taken over on its own: one that fails (damaged keys) is logged with its
  *    id and recorded for the admin UI, and the others are taken over all the same.
  * 3. Runs the jobs it got, wakes the delayed-jobs timer for the delayed ones, emits `takenOver`.
- * While this process's own heartbeat is failing (Redis away), it takes over nothing: after an
- * outage every heartbeat has lapsed, and the others need a moment to beat again.
+ * While this process's own heartbeat is failing (Redis away), and for a grace period after it or
+ * after the listing failed (Redis, or one shard of a Redis Cluster, away), it takes over
+ * nothing: after an outage every heartbeat has lapsed, and the others need a moment to beat again.
  */
 import type { ToniqEventEmitter } from '../events.js';
 import { emitSafely } from '../events.js';
@@ -133,7 +134,13 @@ export class Takeover {
         logger.error({ err: error }, 'Could not check for dead processes to take over; will try again.');
       return;
     }
-    if (this.#failing.reset()) logger.info({}, 'Checking for dead processes works again.');
+    if (this.#failing.reset()) {
+      logger.info({}, 'Checking for dead processes works again.');
+      // Redis (or, on a Redis Cluster, a shard) was away: heartbeats lapsed meanwhile, and live
+      // processes need a moment to beat again. As after this process's own outage (pause()).
+      this.#pausedUntil = Date.now() + this.#o.graceAfterOutage;
+      return;
+    }
     const now = Date.now();
     const deadIds = new Set<string>();
     for (const dead of processes) {

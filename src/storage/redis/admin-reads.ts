@@ -61,12 +61,13 @@ export class AdminReads {
     const ids = [...Object.keys(registered), ...legacyIds];
     if (!ids.length) return [];
     for (const id of legacyIds) registered[id] = legacy[id]!;
-    // One command per process (on a Redis Cluster each heartbeat is in its process's slot); a
-    // failed one reads as no heartbeat.
+    // One command per process (on a Redis Cluster each heartbeat is in its process's slot). A
+    // failed one fails the listing: a heartbeat that cannot be read (its shard failing over) must
+    // not read as dead, or its process would be taken over while it is alive.
     const ttls = await Promise.all(
       ids.map((id, i) => {
         const heartbeat = (i < ids.length - legacyIds.length ? k.process(id) : k.legacyProcess(id)).heartbeat;
-        return client.pttl(heartbeat).catch(() => -2);
+        return client.pttl(heartbeat);
       }),
     );
     return ids.map((id, i) => {
