@@ -8,6 +8,7 @@
  * They use a connection of their own: WAIT holds its connection until the replicas answer or the
  * timeout passes, and the store's other commands (finished jobs, takeovers) must not queue behind it.
  */
+import type { Cluster } from 'ioredis';
 import { NotReplicatedError } from '../../errors.js';
 import type { ResolvedDurability } from '../../redis-location.js';
 import { scriptErrorOf } from './redis-errors.js';
@@ -27,11 +28,22 @@ export async function writeReplicated(
   /** What became of the write when the replicas did not confirm (NotReplicatedError's advice). */
   afterwards?: string,
 ): Promise<unknown> {
-  const pipeline = redis.pipeline();
-  (pipeline as unknown as Record<ScriptName, (...args: Array<string | Buffer>) => unknown>)[script](...args);
-  if (durability.aof) pipeline.call('WAITAOF', 1, durability.replicas, durability.timeout);
-  else pipeline.call('WAIT', durability.replicas, durability.timeout);
-  const results = (await pipeline.exec()) ?? [];
+  let results: Array<[Error | null, unknown]> = [];
+  for (let attempt = 0; ; attempt++) {
+    const pipeline = redis.pipeline();
+    (pipeline as unknown as Record<ScriptName, (...args: Array<string | Buffer>) => unknown>)[script](
+      ...args,
+    );
+    if (durability.aof) pipeline.call('WAITAOF', 1, durability.replicas, durability.timeout);
+    else pipeline.call('WAIT', durability.replicas, durability.timeout);
+    results = (await pipeline.exec()) ?? [];
+    // After a cluster failover the script meets MOVED: ioredis follows a redirection of a pipeline
+    // only when every command in it failed alike, and WAIT (on the old node) did not. Refresh the
+    // slots and send the pair again: the script had not run, so it runs once.
+    const moved = results[0]?.[0] && /^(MOVED|ASK) /.test(results[0][0].message);
+    if (!moved || attempt === 2 || !('refreshSlotsCache' in redis)) break;
+    await new Promise<void>((resolve) => (redis as unknown as Cluster).refreshSlotsCache(() => resolve()));
+  }
   const [written, waited] = results;
   if (!written || !waited)
     throw new Error(`the pipeline of ${script} and WAIT answered ${results.length} replies`);
