@@ -43,7 +43,9 @@ describe('durability: enqueue waits for replicas', () => {
         assert.ok(await replica.hexists(keys[0]!, job.id), `the replica holds job ${i}`);
       }
       const delayed = await toniq.enqueue(fixtureWorker, { do: 'succeed' }, { delayFor: 60_000 });
-      const delayedKey = (await jobKeys(replica, toniq.processId)).find((key) => key.endsWith(':delayed-jobs'));
+      const delayedKey = (await jobKeys(replica, toniq.processId)).find((key) =>
+        key.endsWith(':delayed-jobs'),
+      );
       assert.ok(
         delayedKey && (await replica.hexists(delayedKey, delayed.id)),
         'the replica holds the delayed job',
