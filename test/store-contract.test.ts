@@ -14,34 +14,22 @@ import { useRedisCluster } from './harness/redis-cluster.js';
 
 const server = useRedis();
 const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1 });
+/** A RedisStore with a key prefix of its own, on one server or on the cluster. */
+async function redisStore(where: { redisUrl: string } | { redisCluster: string[] }): Promise<AdminJobStore> {
+  const store = new RedisStore({
+    ...where,
+    keyPrefix: randomPrefix(),
+    logger: recordingLogger(),
+    commandTimeout: 2000,
+  });
+  await store.open();
+  return store;
+}
+
 const stores: Array<[string, () => Promise<AdminJobStore>]> = [
   ['MemoryStore', async () => new MemoryStore()],
-  [
-    'RedisStore',
-    async () => {
-      const store = new RedisStore({
-        redisUrl: server.redis.url,
-        keyPrefix: randomPrefix(),
-        logger: recordingLogger(),
-        commandTimeout: 2000,
-      });
-      await store.open();
-      return store;
-    },
-  ],
-  [
-    'RedisStore on a Redis Cluster',
-    async () => {
-      const store = new RedisStore({
-        redisCluster: topology.cluster.seedUrls,
-        keyPrefix: randomPrefix(),
-        logger: recordingLogger(),
-        commandTimeout: 2000,
-      });
-      await store.open();
-      return store;
-    },
-  ],
+  ['RedisStore', () => redisStore({ redisUrl: server.redis.url })],
+  ['RedisStore on a Redis Cluster', () => redisStore({ redisCluster: topology.cluster.seedUrls })],
 ];
 
 const bytes = (text: string) => Buffer.from(text);
