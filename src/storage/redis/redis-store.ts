@@ -32,7 +32,7 @@ import type {
   TakeoverError,
   TakeoverOutcome,
 } from '../job-store.js';
-import { type Keys, keysFor, type ProcessKeys } from '../keys.js';
+import { type Keys, keysFor } from '../keys.js';
 import { AdminReads, SCRIPT_BATCH } from './admin-reads.js';
 import { FinishQueue } from './finish-queue.js';
 import { endProcess, keepAlive, startKeepaliveThread } from './keepalive.js';
@@ -43,7 +43,7 @@ import { jobsFound, pairs, read, timeOfScore } from './replies.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
 import { StoreConnections } from './store-connections.js';
-import { takeOverKeyspace } from './takeover-protocol.js';
+import { takeOverProcess } from './takeover-protocol.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /**
@@ -355,36 +355,12 @@ export class RedisStore implements JobStore, AdminStore {
     await this.#client.hset(this.#keys.takeoverErrors, deadId, JSON.stringify(error));
   }
 
-  async takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
-    if (deadId === takerId) return { status: 'same-process' };
-    const k = this.#keys;
-    const client = this.#client;
-    const [registered, epoch, legacy, takerTtl] = await Promise.all([
-      client.hexists(k.registry, deadId),
-      client.hget(k.registryEpochs, deadId),
-      client.hexists(k.legacyRegistry, deadId),
-      client.pttl(k.process(takerId).heartbeat),
-    ]);
-    if (!registered && !legacy) return { status: 'not-registered' };
-    if (takerTtl <= 0) return { status: 'taker-not-alive' };
-    const lease = this.#takeoverLease;
-    const layouts: Array<{ dead: ProcessKeys; registry: string; epoch: string }> = [];
-    if (registered) layouts.push({ dead: k.process(deadId), registry: k.registry, epoch: epoch ?? '' });
-    // Jobs left by a process of toniq before 0.2 (one hash tag for every key).
-    if (legacy) layouts.push({ dead: k.legacyProcess(deadId), registry: k.legacyRegistry, epoch: '*' });
-    const jobs: StoredJob[] = [];
-    let delayed = 0;
-    for (const layout of layouts) {
-      const send = this.#send(
-        'take over a dead process',
-        'The dead process keeps its jobs, and toniq tries again at its next check (a job copied already may run twice).',
-      );
-      const outcome = await takeOverKeyspace(client, k, { ...layout, deadId, takerId, lease, send });
-      if (outcome.status !== 'taken-over') return outcome;
-      jobs.push(...outcome.jobs);
-      delayed += outcome.delayed;
-    }
-    return { status: 'taken-over', jobs, delayed };
+  takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
+    const send = this.#send(
+      'take over a dead process',
+      'The dead process keeps its jobs, and toniq tries again at its next check (a job copied already may run twice).',
+    );
+    return takeOverProcess(this.#client, this.#keys, { deadId, takerId, lease: this.#takeoverLease, send });
   }
 
   async publish(processId: string | null, message: StoreMessage): Promise<void> {

@@ -12,7 +12,7 @@
  * twice) and never in none; a taker that dies lets its lease lapse, and the next taker goes on
  * where it stopped. docs/internals.md, "Keys and slots", walks each crash point.
  */
-import type { StoredJob } from '../job-store.js';
+import type { StoredJob, TakeoverOutcome } from '../job-store.js';
 import type { Keys, ProcessKeys } from '../keys.js';
 import { failingEntry, type SendWrite, writeDelayedJobs, writeJobs } from './keyspace-writes.js';
 import { forgetProcess, TAKEOVER_NOTE_FOR } from './process-registry.js';
@@ -39,6 +39,40 @@ export interface KeyspaceTakeover {
 export type KeyspaceTakeoverOutcome =
   | { status: 'taken-over'; jobs: StoredJob[]; delayed: number }
   | { status: 'alive' | 'claimed-by-another' };
+
+/**
+ * Takes over a dead process: its keyspace, and that of the layout of toniq before 0.2 when the
+ * old registry lists it. Checks first that the dead process is registered and the taker alive.
+ */
+export async function takeOverProcess(
+  redis: ScriptedRedis,
+  keys: Keys,
+  options: { deadId: string; takerId: string; lease: number; send: SendWrite },
+): Promise<TakeoverOutcome> {
+  const { deadId, takerId } = options;
+  if (deadId === takerId) return { status: 'same-process' };
+  const [registered, epoch, legacy, takerTtl] = await Promise.all([
+    redis.hexists(keys.registry, deadId),
+    redis.hget(keys.registryEpochs, deadId),
+    redis.hexists(keys.legacyRegistry, deadId),
+    redis.pttl(keys.process(takerId).heartbeat),
+  ]);
+  if (!registered && !legacy) return { status: 'not-registered' };
+  if (takerTtl <= 0) return { status: 'taker-not-alive' };
+  const layouts: Array<{ dead: ProcessKeys; registry: string; epoch: string }> = [];
+  if (registered) layouts.push({ dead: keys.process(deadId), registry: keys.registry, epoch: epoch ?? '' });
+  // Jobs left by a process of toniq before 0.2 (one hash tag for every key).
+  if (legacy) layouts.push({ dead: keys.legacyProcess(deadId), registry: keys.legacyRegistry, epoch: '*' });
+  const jobs: StoredJob[] = [];
+  let delayed = 0;
+  for (const layout of layouts) {
+    const outcome = await takeOverKeyspace(redis, keys, { ...options, ...layout });
+    if (outcome.status !== 'taken-over') return outcome;
+    jobs.push(...outcome.jobs);
+    delayed += outcome.delayed;
+  }
+  return { status: 'taken-over', jobs, delayed };
+}
 
 export async function takeOverKeyspace(
   redis: ScriptedRedis,
