@@ -104,6 +104,26 @@ describe('keys and slots', () => {
     assert.ok((runs.get(label) ?? 0) <= 2);
   });
 
+  it('a racer that finds the process emptied by another taker takes nothing, and forgets it if the other could not', async () => {
+    const keyPrefix = randomPrefix();
+    const label = `${keyPrefix}-once`;
+    await leaveJobs(keyPrefix, 'dead', [label]);
+    const keys = keysFor(keyPrefix);
+    const client = server.redis.client();
+    const registration = (await client.hget(keys.registry, 'dead'))!;
+    const toniq = await newToniq({ keyPrefix, workers: [recorder], ...FAST_TAKEOVER });
+    const takeovers: number[] = [];
+    toniq.events.on('takenOver', (event) => takeovers.push(event.jobs));
+    await eventually(() => assert.equal(runs.get(label), 1), { what: 'the takeover' });
+    // As if the first taker had died between emptying the keyspace and forgetting the process.
+    await client.hset(keys.registry, 'dead', registration);
+    await eventually(async () => assert.equal(await client.hexists(keys.registry, 'dead'), 0), {
+      what: 'the process to be forgotten',
+    });
+    assert.deepEqual(takeovers, [1], 'no second takeover, not even of 0 jobs');
+    assert.equal(runs.get(label), 1);
+  });
+
   it('carries a job a process left on its way to the failed list into the failed list', async () => {
     const keyPrefix = randomPrefix();
     await leaveJobs(keyPrefix, 'dead', []);

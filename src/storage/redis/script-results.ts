@@ -54,6 +54,7 @@ const STATUSES = {
     1: 'claimed',
     0: 'alive', // the process's heartbeat has not lapsed
     [-4]: 'claimed-by-another', // another process is taking it over now
+    [-3]: 'not-registered', // taken over already (its keyspace closed and empty): only forget it
   },
   /** drop-process-jobs.lua */
   dropProcessJobs: {

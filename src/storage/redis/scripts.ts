@@ -24,7 +24,7 @@ const SCRIPTS = {
   makeDelayedJobsDue: { file: 'make-delayed-jobs-due.lua', keys: 1 },
   beat: { file: 'beat.lua', keys: 3 },
   endProcess: { file: 'end-process.lua', keys: 6 },
-  claimProcess: { file: 'claim-process.lua', keys: 3 },
+  claimProcess: { file: 'claim-process.lua', keys: 8 },
   readProcessJobs: { file: 'read-process-jobs.lua', keys: 5 },
   dropProcessJobs: { file: 'drop-process-jobs.lua', keys: 6, libs: MOVES },
   finishTakeover: { file: 'finish-takeover.lua', keys: 6 },

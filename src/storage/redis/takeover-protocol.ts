@@ -38,7 +38,7 @@ export interface KeyspaceTakeover {
 
 export type KeyspaceTakeoverOutcome =
   | { status: 'taken-over'; jobs: StoredJob[]; delayed: number }
-  | { status: 'alive' | 'claimed-by-another' };
+  | { status: 'alive' | 'claimed-by-another' | 'not-registered' };
 
 /**
  * Takes over a dead process: its keyspace, and that of the layout of toniq before 0.2 when the
@@ -86,11 +86,22 @@ export async function takeOverKeyspace(
       dead.heartbeat,
       dead.takeoverClaim,
       dead.takenOverBy,
+      dead.open,
+      dead.jobs,
+      dead.delayed,
+      dead.delayedJobs,
+      dead.failing,
       takerId,
       lease,
       TAKEOVER_NOTE_FOR,
     ),
   );
+  if (claim === 'not-registered') {
+    // Another taker emptied it and died before forgetting it, or is forgetting it now: the
+    // epoch read before keeps a process registered again meanwhile.
+    await forgetProcess(redis, keys, takeover.registry, deadId, takeover.epoch);
+    return { status: claim };
+  }
   if (claim !== 'claimed') return { status: claim };
   const jobs: StoredJob[] = [];
   let delayed = 0;
