@@ -106,7 +106,10 @@ export async function connectRedis(options: ConnectOptions): Promise<ScriptedRed
       }
       outage.first();
       const replacement = make();
-      setTimeout(() => replacement.connect().catch(() => {}), redisRetryDelay(1)).unref();
+      setTimeout(() => {
+        // Not if the store closed meanwhile (connect() would open a connection nobody closes).
+        if (options.inUse() && replacement.status === 'wait') replacement.connect().catch(() => {});
+      }, redisRetryDelay(1)).unref();
       options.onReplaced(replacement);
     });
     return defineScripts(redis);

@@ -57,7 +57,9 @@ export async function subscribeToMessages(options: SubscribeOptions): Promise<Su
       const replacement = open();
       current = replacement;
       replacement.once('ready', () => void replacement.subscribe(...channels).catch(() => {}));
-      setTimeout(() => void replacement.connect().catch(() => {}), redisRetryDelay(1)).unref();
+      setTimeout(() => {
+        if (!closed && replacement.status === 'wait') replacement.connect().catch(() => {});
+      }, redisRetryDelay(1)).unref();
     });
     return subscriber;
   };
