@@ -108,14 +108,20 @@ export class RedisStore implements JobStore, AdminStore {
     let coalescer = this.#adds.get(processId);
     if (!coalescer) {
       const key = this.#keys.jobs(processId);
-      coalescer = new WriteCoalescer<StoredJob>((batch) => {
+      coalescer = new WriteCoalescer<StoredJob>((batch, since) => {
         const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
         for (const job of batch) args.push(job.id, job.record);
-        const write = this.#connections.writeNew('enqueue a job', 'addJobs', [
-          key,
-          this.#keys.processes,
-          ...args,
-        ]);
+        const ids = batch.map((job) => job.id);
+        const undo = { command: 'hdel', args: [key, ...ids] };
+        const write = this.#connections.writeNew(
+          'enqueue a job',
+          'addJobs',
+          [key, this.#keys.processes, ...args],
+          {
+            undo,
+            since,
+          },
+        );
         return write.catch((error: unknown) => {
           // The write may still land after the command timed out: remove it then, so that a
           // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
@@ -128,7 +134,7 @@ export class RedisStore implements JobStore, AdminStore {
           }
           throw error;
         });
-      });
+      }, this.#connections.coalescing);
       this.#adds.set(processId, coalescer);
     }
     return coalescer.add(jobs);
@@ -161,12 +167,14 @@ export class RedisStore implements JobStore, AdminStore {
     if (!coalescer) {
       const delayedKey = this.#keys.delayed(processId);
       const delayedJobsKey = this.#keys.delayedJobs(processId);
-      coalescer = new WriteCoalescer<DelayedStoredJob>((batch) => {
+      coalescer = new WriteCoalescer<DelayedStoredJob>((batch, since) => {
         const args: Array<string | Buffer> = [processId, placeholderJson(processId)];
         for (const job of batch) args.push(job.id, job.record, scoreOf(job.dueAt));
         const keys = [delayedKey, delayedJobsKey, this.#keys.processes, this.#keys.counts];
+        const undo = { command: 'removeDelayedJobs', args: [delayedKey, delayedJobsKey, this.#keys.counts] };
+        undo.args.push(...batch.map((job) => job.id));
         return this.#connections
-          .writeNew('enqueue a delayed job', 'addDelayedJobs', [...keys, ...args])
+          .writeNew('enqueue a delayed job', 'addDelayedJobs', [...keys, ...args], { undo, since })
           .catch((error: unknown) => {
             // As for addJobs: a refusal before the first write leaves nothing to undo.
             if (!(error instanceof DamagedKeyError)) {
@@ -178,7 +186,7 @@ export class RedisStore implements JobStore, AdminStore {
             }
             throw error;
           });
-      });
+      }, this.#connections.coalescing);
       this.#delayedAdds.set(processId, coalescer);
     }
     return coalescer.add(jobs);
