@@ -12,11 +12,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { createToniq, defineWorker, type Logger, type Toniq } from '../../src/index.js';
 
 export interface ChaosWorkerConfig {
-  redisUrl: string;
+  /** Where Redis is: one of redisUrl, redisCluster and redisSentinel (chaos-redis.ts). */
+  redisUrl?: string;
+  redisCluster?: string[];
+  redisSentinel?: { sentinels: string[]; name: string };
+  /** createToniq's durability (with a Cluster or Sentinel). */
+  durability?: { replicas: number };
   /** With --tls: the CA of the conductor's Redis (PEM text, as the config travels as JSON). */
   tls?: { ca: string };
   keyPrefix: string;
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
   const keys = chaosKeys(config.keyPrefix);
   // Waits through outages instead of failing the job: an outage is not the job's fault, and a
   // job that failed only to record itself would be retried, which is not what we measure.
-  const recorder = new Redis(config.redisUrl, { tls: config.tls, maxRetriesPerRequest: null });
+  const recorder = recorderFor(config);
   recorder.on('error', () => {});
 
   let processId = '';
@@ -103,7 +108,12 @@ async function main(): Promise<void> {
   const logger: Logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') };
 
   const toniq: Toniq = createToniq({
-    redisUrl: config.redisUrl,
+    ...(config.redisCluster
+      ? { redisCluster: config.redisCluster }
+      : config.redisSentinel
+        ? { redisSentinel: config.redisSentinel }
+        : { redisUrl: config.redisUrl! }),
+    ...(config.durability ? { durability: config.durability } : {}),
     tls: config.tls,
     keyPrefix: config.keyPrefix,
     workers: [chaosJob],
@@ -177,4 +187,28 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+/** The recorder's own client, finding Redis as toniq does; it waits through outages and failovers. */
+function recorderFor(config: ChaosWorkerConfig): Redis | Cluster {
+  // READONLY: a connection still on a demoted master; reconnect and send the write again.
+  const reconnectOnError = (error: Error) => (/^(READONLY|LOADING)/.test(error.message) ? 2 : false);
+  if (config.redisCluster) {
+    return new Cluster(
+      config.redisCluster.map((seed) => ({ host: new URL(seed).hostname, port: Number(new URL(seed).port) })),
+      { redisOptions: { maxRetriesPerRequest: null, reconnectOnError } },
+    );
+  }
+  if (config.redisSentinel) {
+    return new Redis({
+      sentinels: config.redisSentinel.sentinels.map((address) => {
+        const [host, port] = address.split(':');
+        return { host: host!, port: Number(port) };
+      }),
+      name: config.redisSentinel.name,
+      maxRetriesPerRequest: null,
+      reconnectOnError,
+    });
+  }
+  return new Redis(config.redisUrl!, { tls: config.tls, maxRetriesPerRequest: null });
 }

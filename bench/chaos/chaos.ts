@@ -19,8 +19,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize } from 'node:v8';
-import type { Redis } from 'ioredis';
-import { startRedis, type TestRedis } from '../../test/harness/redis-server.js';
+import type { Cluster, Redis } from 'ioredis';
+import { type ChaosRedis, type ChaosTopology, startChaosRedis } from './chaos-redis.js';
 import { type ChaosWorkerConfig, chaosKeys, type FromWorker, type ToWorker } from './chaos-worker.js';
 
 interface Settings {
@@ -36,6 +36,8 @@ interface Settings {
   json: boolean;
   /** Redis speaks only TLS, with a test CA (test/harness/redis-server.ts). */
   tls: boolean;
+  /** --cluster or --sentinel: kill Redis masters instead of the single server (chaos-redis.ts). */
+  topology: ChaosTopology;
   verbose: boolean;
   short: boolean;
 }
@@ -49,6 +51,10 @@ const USAGE = `Usage: npm run chaos -- [options]
   --drain-deadline MS  give up this long after the last enqueue (default 120000; 40000 with --short)
   --short              the CI version: 2000 jobs, under a minute
   --tls                Redis speaks only TLS (rediss://); the workers pass its CA as tls: { ca }
+  --cluster            run on a Redis Cluster (3 masters, 3 replicas) and SIGKILL the master of
+                       the app's slot instead of the single server; durability: { replicas: 1 }
+  --sentinel           run on a Sentinel setup (master, replica, 3 sentinels) and SIGKILL the
+                       master; durability: { replicas: 1 }
   --json               print the result as JSON on stdout (progress goes to stderr;
                        use npm run --silent chaos -- --json to keep npm's lines out)
   --verbose            echo the workers' warnings and errors as they come`;
@@ -64,6 +70,7 @@ function parseArgs(argv: string[]): Settings {
     drainDeadline: short ? 40_000 : 120_000,
     json: false,
     tls: false,
+    topology: 'server',
     verbose: false,
     short,
   };
@@ -80,6 +87,8 @@ function parseArgs(argv: string[]): Settings {
     if (flag === '--short') continue;
     if (flag === '--json') s.json = true;
     else if (flag === '--tls') s.tls = true;
+    else if (flag === '--cluster') s.topology = 'cluster';
+    else if (flag === '--sentinel') s.topology = 'sentinel';
     else if (flag === '--verbose') s.verbose = true;
     else if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
@@ -165,8 +174,8 @@ class Conductor {
   readonly #t0 = Date.now();
   readonly #source = sourceVersion();
   readonly #logFile = join(tmpdir(), `toniq-chaos-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
-  #redis!: TestRedis;
-  #client!: Redis;
+  #redis!: ChaosRedis;
+  #client!: Redis | Cluster;
   readonly #workers: Worker[] = [];
   readonly #slots: Array<{
     worker: Worker | undefined;
@@ -224,7 +233,7 @@ class Conductor {
 
   async run(): Promise<number> {
     writeFileSync(this.#logFile, '');
-    this.#redis = await startRedis({ appendonly: true, tls: this.#s.tls });
+    this.#redis = await startChaosRedis(this.#s.topology, this.#s.tls, KEY_PREFIX);
     try {
       return await this.#run();
     } finally {
@@ -245,7 +254,7 @@ class Conductor {
     this.#client = this.#redis.client();
     this.#progress(`testing toniq ${this.#source}`);
     this.#progress(
-      `redis-server on port ${this.#redis.port} (appendonly yes, appendfsync always${s.tls ? ', TLS only' : ''}); ${s.jobs} jobs, ` +
+      `${this.#redis.description}; ${s.jobs} jobs, ` +
         `${s.processes} processes, a SIGKILL every ${s.killEvery} ms, enqueueing over ${s.enqueueFor} ms`,
     );
     this.#progress(
@@ -347,8 +356,7 @@ class Conductor {
     const previous = this.#slots[slot]!.worker;
     const generation = (previous?.generation ?? 0) + 1;
     const config: ChaosWorkerConfig = {
-      redisUrl: this.#redis.url,
-      ...(this.#redis.certificates ? { tls: { ca: this.#redis.certificates.ca } } : {}),
+      ...this.#redis.where,
       keyPrefix: KEY_PREFIX,
       ...TIMING,
       retryRefusedAfter: 500,
@@ -536,12 +544,8 @@ class Conductor {
 
   async #crashRedis(): Promise<void> {
     this.#redisKilledAt = Date.now();
-    this.#progress(`SIGKILL redis-server; restarting it in ${this.#s.redisDown} ms`);
-    await this.#redis.kill();
-    await sleep(this.#s.redisDown);
-    await this.#redis.restart();
+    await this.#redis.crash(this.#s.redisDown, (line) => this.#progress(line));
     this.#redisBackAt = Date.now();
-    this.#progress('redis-server is back (same port, same appendonly file)');
   }
 
   #report(): void {
@@ -696,7 +700,7 @@ class Conductor {
     };
     // Each process's keys are under {prefix:processId} (src/storage/keys.ts).
     for (const kind of ['jobs', 'delayed-jobs', 'failing']) {
-      for (const key of await scanKeys(this.#client, `{${KEY_PREFIX}:*}:${kind}`)) {
+      for (const key of await this.#redis.scanKeys(`{${KEY_PREFIX}:*}:${kind}`)) {
         const holder = key.slice(`{${KEY_PREFIX}:`.length, -`}:${kind}`.length);
         add(kind, holder, await this.#client.hgetallBuffer(key));
       }
@@ -893,17 +897,6 @@ function labelOf(record: Buffer): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
 }
 
 function countBy(values: string[]): Record<string, number> {

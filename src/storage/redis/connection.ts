@@ -17,7 +17,7 @@ import {
 } from '../../redis-location.js';
 import { redisRetryDelay } from '../../timers.js';
 import { insecureTlsWarning, type RedisTlsOptions, tlsOptionsProblem } from '../../tls-options.js';
-import { createRedisClient } from './redis-client.js';
+import { connectWithin, createRedisClient } from './redis-client.js';
 import { DEFAULT_REDIS_URL, databaseOfUrl } from './redis-url.js';
 import { defineScripts, type ScriptedRedis } from './scripts.js';
 import { tlsErrorOf } from './tls-diagnosis.js';
@@ -40,6 +40,8 @@ export interface ConnectOptions {
   onReplaced: (redis: ScriptedRedis) => void;
   /** Log outages and recoveries (false for a second connection to the same Redis). Default: true. */
   logOutages?: boolean;
+  /** Resend commands cut off by a reconnection (see ClientSettings.resend). Default: true. */
+  resend?: boolean;
 }
 
 /** The text for RedisUnreachableError and the like: a URL, or the location in words. */
@@ -73,6 +75,7 @@ export async function connectRedis(options: ConnectOptions): Promise<ScriptedRed
   const make = (): ScriptedRedis => {
     const redis = createRedisClient(location, options.tls, {
       commandTimeout,
+      resend: options.resend ?? true,
       retryStrategy: (times) => redisRetryDelay(times - 1),
     });
     // Without an 'error' listener ioredis would crash the app; the outage is reported on 'close'.
@@ -106,14 +109,17 @@ export async function connectRedis(options: ConnectOptions): Promise<ScriptedRed
       }
       outage.first();
       const replacement = make();
-      setTimeout(() => replacement.connect().catch(() => {}), redisRetryDelay(1)).unref();
+      setTimeout(() => {
+        // Not if the store closed meanwhile (connect() would open a connection nobody closes).
+        if (options.inUse() && replacement.status === 'wait') replacement.connect().catch(() => {});
+      }, redisRetryDelay(1)).unref();
       options.onReplaced(replacement);
     });
     return defineScripts(redis);
   };
   const redis = make();
   try {
-    await redis.connect();
+    await connectWithin(redis, commandTimeout);
   } catch (error) {
     // connect() rejects at the first failure, and disconnect() ends ioredis's retries: a refused
     // certificate is not retried for ever.

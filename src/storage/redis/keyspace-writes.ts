@@ -10,6 +10,7 @@
  */
 import type { DelayedStoredJob, HandOverResult, StoredJob } from '../job-store.js';
 import type { Keys } from '../keys.js';
+import type { UndoCommand } from './durable-writes.js';
 import { openKeyspace } from './process-registry.js';
 import { jobsFound, read, scoreOf } from './replies.js';
 import { statusOf, UnexpectedScriptReplyError } from './script-results.js';
@@ -24,9 +25,14 @@ export interface ScoredJob {
 
 /**
  * Sends a script that writes jobs: the store's sends it with a WAIT for the replicas under
- * `durability` (store-connections.ts, writeNew); by default, on `redis` as it is.
+ * `durability` (store-connections.ts, writeNew), and `undo` after it on the same connection when
+ * the replicas do not confirm it; by default, on `redis` as it is.
  */
-export type SendWrite = (script: ScriptName, args: Array<string | Buffer>) => Promise<unknown>;
+export type SendWrite = (
+  script: ScriptName,
+  args: Array<string | Buffer>,
+  undo: UndoCommand,
+) => Promise<unknown>;
 
 const plainly =
   (redis: ScriptedRedis): SendWrite =>
@@ -70,7 +76,8 @@ export async function writeJobs(
   const into = keys.process(processId);
   const args: Array<string | Buffer> = [into.jobs, into.open];
   for (const job of jobs) args.push(job.id, job.record);
-  await intoKeyspace(redis, keys, 'addJobs', processId, () => send('addJobs', args));
+  const undo = { command: 'hdel', args: [into.jobs, ...jobs.map((job) => job.id)] };
+  await intoKeyspace(redis, keys, 'addJobs', processId, () => send('addJobs', args, undo));
 }
 
 /**
@@ -96,8 +103,12 @@ export async function writeDelayedJobs(
   ];
   args.push(aliveOnly ? '1' : '0');
   for (const job of jobs) args.push(job.id, job.record, job.score);
+  const undo = {
+    command: 'removeDelayedJobs',
+    args: [into.delayed, into.delayedJobs, into.delayedCounts, ...jobs.map((job) => job.id)],
+  };
   const reply = await intoKeyspace(redis, keys, 'addDelayedJobs', processId, () =>
-    send('addDelayedJobs', args),
+    send('addDelayedJobs', args, undo),
   );
   return reply >= 0 ? 'written' : 'not-alive';
 }

@@ -10,7 +10,7 @@ import { redisRetryDelay } from '../../timers.js';
 import type { RedisTlsOptions } from '../../tls-options.js';
 import type { StoreMessage } from '../job-store.js';
 import type { Keys } from '../keys.js';
-import { createRedisClient } from './redis-client.js';
+import { connectWithin, createRedisClient } from './redis-client.js';
 
 /** The channel of a message to one process, or to all (`processId` null). */
 export function channelOf(keys: Keys, processId: string | null): string {
@@ -57,13 +57,21 @@ export async function subscribeToMessages(options: SubscribeOptions): Promise<Su
       const replacement = open();
       current = replacement;
       replacement.once('ready', () => void replacement.subscribe(...channels).catch(() => {}));
-      setTimeout(() => void replacement.connect().catch(() => {}), redisRetryDelay(1)).unref();
+      setTimeout(() => {
+        if (!closed && replacement.status === 'wait') replacement.connect().catch(() => {});
+      }, redisRetryDelay(1)).unref();
     });
     return subscriber;
   };
   let current = open();
-  await current.connect();
-  await current.subscribe(...channels);
+  try {
+    await connectWithin(current, options.commandTimeout);
+    await current.subscribe(...channels);
+  } catch (error) {
+    closed = true;
+    current.disconnect();
+    throw error;
+  }
   return {
     async close() {
       closed = true;

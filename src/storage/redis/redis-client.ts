@@ -25,14 +25,20 @@ export interface ClientSettings {
   lazyConnect?: boolean;
   /** Default: false (fail fast while disconnected: enqueue must answer within a bounded time). */
   enableOfflineQueue?: boolean;
+  /**
+   * Whether commands cut off by a lost connection, or answered READONLY/LOADING, are sent again
+   * after reconnecting. Default: true. False for writes whose caller has been told they failed
+   * and undoes them: a copy resent later would land after the undo.
+   */
+  resend?: boolean;
 }
 
 /** How long a command that met a failover, CLUSTERDOWN or TRYAGAIN waits before it is sent again, in ms. */
 const CLUSTER_RETRY_DELAY = 200;
 
-/** Replies after which the connection is made again and the command resent (2: resend). */
-export function reconnectOnError(error: Error): 2 | false {
-  return /^(READONLY|LOADING)\b/.test(error.message) ? 2 : false;
+/** Replies after which the connection is made again, and the command resent (2) or failed (1). */
+function reconnectOnError(resend: boolean): (error: Error) => 1 | 2 | false {
+  return (error) => (/^(READONLY|LOADING)\b/.test(error.message) ? (resend ? 2 : 1) : false);
 }
 
 export function createRedisClient(
@@ -46,7 +52,8 @@ export function createRedisClient(
     commandTimeout: settings.commandTimeout,
     connectTimeout: settings.connectTimeout ?? settings.commandTimeout,
     maxRetriesPerRequest: 1,
-    reconnectOnError,
+    reconnectOnError: reconnectOnError(settings.resend ?? true),
+    autoResendUnfulfilledCommands: settings.resend ?? true,
   };
   const lazyConnect = settings.lazyConnect ?? true;
   const enableOfflineQueue = settings.enableOfflineQueue ?? false;
@@ -100,5 +107,25 @@ export function createRedisClient(
         // Drop the connection as soon as the sentinels announce a new master, not after a timeout.
         failoverDetector: true,
       });
+  }
+}
+
+/**
+ * Connects, or rejects after `ms`: ioredis's connect() can wait for ever on a Cluster whose
+ * slots point at a dead master (before the failover) or behind sentinels that all stay silent,
+ * and start() must answer. The client is disconnected on the timeout.
+ */
+export async function connectWithin(client: Redis | Cluster, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      client.disconnect();
+      reject(new Error(`Connection is closed: no connection within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -93,8 +93,9 @@ export class RedisStore implements JobStore, AdminStore {
   }
 
   /** Sends a write of jobs, with a WAIT for the replicas under `durability` (store-connections.ts). */
-  #send(action: string, afterwards?: string): keyspace.SendWrite {
-    return (script, args) => this.#connections.writeNew(action, script, args, afterwards);
+  #send(action: string, since = Date.now(), afterwards?: string): keyspace.SendWrite {
+    return (script, args, undo) =>
+      this.#connections.writeNew(action, script, args, { undo, since, afterwards });
   }
 
   get #client(): ScriptedRedis {
@@ -115,21 +116,23 @@ export class RedisStore implements JobStore, AdminStore {
   addJobs(processId: string, jobs: readonly StoredJob[]): Promise<void> {
     let coalescer = this.#adds.get(processId);
     if (!coalescer) {
-      coalescer = new WriteCoalescer<StoredJob>((batch) =>
-        keyspace
-          .writeJobs(this.#client, this.#keys, processId, batch, this.#send('enqueue a job'))
-          .catch((error: unknown) => {
-            // The write may still land after the command timed out: remove it then, so that a
-            // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
-            // damaged key was refused before anything was written: nothing to remove.
-            if (!(error instanceof DamagedKeyError)) {
-              void this.finishJobs(
-                processId,
-                batch.map((job) => job.id),
-              );
-            }
-            throw error;
-          }),
+      coalescer = new WriteCoalescer<StoredJob>(
+        (batch, since) =>
+          keyspace
+            .writeJobs(this.#client, this.#keys, processId, batch, this.#send('enqueue a job', since))
+            .catch((error: unknown) => {
+              // The write may still land after the command timed out: remove it then, so that a
+              // rejected enqueue leaves nothing behind (finishJobs retries until Redis answers). A
+              // damaged key was refused before anything was written: nothing to remove.
+              if (!(error instanceof DamagedKeyError)) {
+                void this.finishJobs(
+                  processId,
+                  batch.map((job) => job.id),
+                );
+              }
+              throw error;
+            }),
+        this.#connections.coalescing,
       );
       this.#adds.set(processId, coalescer);
     }
@@ -161,14 +164,14 @@ export class RedisStore implements JobStore, AdminStore {
   addDelayedJobs(processId: string, jobs: readonly DelayedStoredJob[]): Promise<void> {
     let coalescer = this.#delayedAdds.get(processId);
     if (!coalescer) {
-      coalescer = new WriteCoalescer<DelayedStoredJob>(async (batch) => {
+      coalescer = new WriteCoalescer<DelayedStoredJob>(async (batch, since) => {
         try {
           await keyspace.writeDelayedJobs(
             this.#client,
             this.#keys,
             processId,
             keyspace.scored(batch),
-            this.#send('enqueue a delayed job'),
+            this.#send('enqueue a delayed job', since),
           );
         } catch (error) {
           // As for addJobs: a refusal before the first write leaves nothing to undo.
@@ -180,7 +183,7 @@ export class RedisStore implements JobStore, AdminStore {
           }
           throw error;
         }
-      });
+      }, this.#connections.coalescing);
       this.#delayedAdds.set(processId, coalescer);
     }
     return coalescer.add(jobs);
@@ -277,6 +280,7 @@ export class RedisStore implements JobStore, AdminStore {
           batch,
           this.#send(
             'retry failed jobs',
+            undefined,
             'The jobs stay in the failed list; retry them again once the replicas are back.',
           ),
         )),
@@ -294,6 +298,7 @@ export class RedisStore implements JobStore, AdminStore {
       ids,
       this.#send(
         'hand jobs over',
+        undefined,
         'This process keeps the jobs and tries again (a job copied already may run twice).',
       ),
     );
@@ -358,6 +363,7 @@ export class RedisStore implements JobStore, AdminStore {
   takeOverProcess(deadId: string, takerId: string): Promise<TakeoverOutcome> {
     const send = this.#send(
       'take over a dead process',
+      undefined,
       'The dead process keeps its jobs, and toniq tries again at its next check (a job copied already may run twice).',
     );
     return takeOverProcess(this.#client, this.#keys, { deadId, takerId, lease: this.#takeoverLease, send });

@@ -14,7 +14,7 @@ import type { RedisTlsOptions } from '../../tls-options.js';
 import type { StoreMessage } from '../job-store.js';
 import type { Keys } from '../keys.js';
 import { addressOf, checkDurability, checkServer, connectRedis, resolveLocation } from './connection.js';
-import { writeReplicated } from './durable-writes.js';
+import { type UndoCommand, writeReplicated } from './durable-writes.js';
 import { type Subscription, subscribeToMessages } from './messages.js';
 import type { ScriptedRedis, ScriptName } from './scripts.js';
 
@@ -70,6 +70,8 @@ export class StoreConnections {
         logger,
         commandTimeout,
         logOutages: main,
+        // The writer's writes are undone when they fail: never resend one after its undo.
+        resend: main,
         inUse: () => this.#redis !== undefined && !this.#closed,
         onReconnected: () => {
           if (main) this.#options.onReconnected();
@@ -93,16 +95,27 @@ export class StoreConnections {
     return warnings;
   }
 
-  /** Sends a script that adds new jobs: with `durability`, with a WAIT on the writer's connection. */
+  /**
+   * Sends a script that adds new jobs: with `durability`, with a WAIT on the writer's connection.
+   * `undo` removes them again; with durability it is sent on the writer's connection too when the
+   * write fails, so that it cannot overtake a write still queued there (the caller undoes on the
+   * main connection as well, which retries while Redis is away).
+   */
   writeNew(
     action: string,
     script: ScriptName,
     args: Array<string | Buffer>,
-    afterwards?: string,
+    { undo, since, afterwards }: { undo: UndoCommand; since: number; afterwards?: string | undefined },
   ): Promise<unknown> {
-    const { durability } = this.#options;
+    const { durability, commandTimeout } = this.#options;
     if (!durability || !this.#writer) return this.main[script](...args);
-    return writeReplicated(this.#writer, durability, action, script, args, afterwards);
+    const budget = commandTimeout - (Date.now() - since);
+    return writeReplicated(this.#writer, durability, { action, script, args, undo, budget, afterwards });
+  }
+
+  /** How the writes of new jobs are coalesced: one at a time per coalescer with durability. */
+  get coalescing(): { serial: boolean } {
+    return { serial: this.#options.durability !== undefined };
   }
 
   async subscribe(keys: Keys, processId: string, onMessage: (message: StoreMessage) => void): Promise<void> {

@@ -147,7 +147,13 @@ export async function takeOverKeyspace(
         const { failedAt, record } = failingEntry(value);
         args.push(id, record, failedAt);
       }
-      await send('addFailedJobs', [keys.failed, keys.failedIndex, keys.counts, ...args]);
+      // Undone if the replicas do not confirm: the jobs stay in `failing` for the next try.
+      const ids = batch.failing.map((entry) => entry.id);
+      const undo = {
+        command: 'deleteFailedJobs',
+        args: [keys.failed, keys.failedIndex, keys.counts, keys.failedRetrying, ...ids],
+      };
+      await send('addFailedJobs', [keys.failed, keys.failedIndex, keys.counts, ...args], undo);
     }
     const dropped = await redis.dropProcessJobs(
       dead.takeoverClaim,
