@@ -120,7 +120,13 @@ export async function connectWithin(client: Redis | Cluster, ms: number): Promis
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       client.disconnect();
-      reject(new Error(`Connection is closed: no connection within ${ms} ms`));
+      // ETIMEDOUT, as a socket's own timeout says: tls-diagnosis.ts then looks whether TLS on one
+      // side only is why (a plain server waits for a command the TLS greeting never ends).
+      reject(
+        Object.assign(new Error(`Connection is closed: no connection within ${ms} ms`), {
+          code: 'ETIMEDOUT',
+        }),
+      );
     }, ms);
   });
   try {
