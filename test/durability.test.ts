@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createToniq, NotReplicatedError, type Toniq } from '../src/index.js';
+import { createToniq, InvalidOptionsError, NotReplicatedError, type Toniq } from '../src/index.js';
 import { eventually } from './harness/eventually.js';
 import { fixtureWorker, jobKeys, randomPrefix, recordingLogger } from './harness/fixtures.js';
 import { useReplicatedRedis } from './harness/redis-replicated.js';
@@ -115,6 +115,32 @@ describe('durability: enqueue waits for replicas', () => {
     } finally {
       await stopped(toniq);
     }
+  });
+
+  it('with aof: true, start refuses a Redis older than 7.2 (no WAITAOF) and says what to do', async () => {
+    const info = await replicated.setup.master.client().info('server');
+    const [major, minor] = (/^redis_version:(\d+)\.(\d+)/m.exec(info) ?? []).slice(1).map(Number);
+    const toniq = createToniq({
+      redisUrl: replicated.setup.master.url,
+      keyPrefix: randomPrefix(),
+      logger: recordingLogger(),
+      durability: { replicas: 1, aof: true },
+    });
+    if (major! > 7 || (major === 7 && minor! >= 2)) {
+      await toniq.start(); // WAITAOF exists: nothing to refuse
+      await stopped(toniq);
+      return;
+    }
+    await assert.rejects(toniq.start(), (error: unknown) => {
+      assert.ok(error instanceof InvalidOptionsError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^durability\\.aof needs WAITAOF, which Redis 7\\.2 added, but Redis at .* runs Redis ${major}\\.${minor}\\. Upgrade Redis to 7\\.2 or later, or leave aof out`,
+        ),
+      );
+      return true;
+    });
   });
 
   it('one WAIT covers every job enqueued in the same event-loop turn', async () => {

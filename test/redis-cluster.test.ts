@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { main } from '../src/cli/main.js';
 import { connectAdmin, createToniq, defineWorker, type Toniq } from '../src/index.js';
 import { startChild } from './harness/child-processes.js';
 import { eventually, nextEvent } from './harness/eventually.js';
@@ -89,6 +90,18 @@ describe('toniq on a Redis Cluster', () => {
     });
   });
 
+  it('enqueueOn wakes the other process over pub/sub on the cluster', async () => {
+    const keyPrefix = randomPrefix();
+    // Its delayed jobs are looked at only every minute: the job runs at once only if the wake arrives.
+    const sleepy = await startToniq(keyPrefix, { delayedJobsPollInterval: 60_000 });
+    const caller = await startToniq(keyPrefix);
+    await caller.enqueueOn(sleepy.processId, caller.record, { label: 'woken' });
+    await eventually(async () => assert.equal((await runCounts(keyPrefix)).woken, '1'), {
+      timeout: 3000,
+      what: 'the woken process to run the job',
+    });
+  });
+
   it('connectAdmin reads the cluster: processes, counts and failed jobs', async () => {
     const keyPrefix = randomPrefix();
     const toniq = await startToniq(keyPrefix);
@@ -114,6 +127,17 @@ describe('toniq on a Redis Cluster', () => {
     } finally {
       await admin.close();
     }
+    // And the CLI, with --cluster.
+    const out: string[] = [];
+    const code = await main(
+      ['stats', '--json', '--prefix', keyPrefix, '--cluster', topology.cluster.seedUrls.join(',')],
+      {
+        env: {},
+        io: { out: (text) => out.push(text), err: (text) => out.push(text) },
+      },
+    );
+    assert.equal(code, 0, out.join('\n'));
+    assert.equal(JSON.parse(out.join('\n')).totals.delayed, 1);
   });
 
   it('carries on by itself when the master holding its slot is killed: enqueues work again and no process is taken over', async () => {

@@ -119,7 +119,8 @@ export async function connectRedis(options: ConnectOptions): Promise<ScriptedRed
   };
   const redis = make();
   try {
-    await connectWithin(redis, commandTimeout);
+    // ioredis's own connect timeout (commandTimeout) comes first where it applies, with its error.
+    await connectWithin(redis, commandTimeout + 1000);
   } catch (error) {
     // connect() rejects at the first failure, and disconnect() ends ioredis's retries: a refused
     // certificate is not retried for ever.
