@@ -18,8 +18,9 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deserialize } from 'node:v8';
 import type { Cluster, Redis } from 'ioredis';
+import { decodeRecord } from '../../src/job/job-record.js';
+import { ArgumentCodec } from '../../src/job/serialization.js';
 import { type ChaosRedis, type ChaosTopology, startChaosRedis } from './chaos-redis.js';
 import { type ChaosWorkerConfig, chaosKeys, type FromWorker, type ToWorker } from './chaos-worker.js';
 
@@ -890,10 +891,13 @@ function jobIdTime(id: string): number {
 }
 
 /** The label in a stored job record (a node:v8-serialized object; see docs/internals.md), for diagnostics. */
+const codec = new ArgumentCodec();
+
+/** The chaos label of a stored record (any record version), or undefined when it has none. */
 function labelOf(record: Buffer): number | undefined {
   try {
-    const decoded = deserialize(record) as { args?: { label?: unknown } };
-    return typeof decoded.args?.label === 'number' ? decoded.args.label : undefined;
+    const args = codec.decode(decodeRecord(record, '', 'the chaos check').args) as { label?: unknown };
+    return typeof args?.label === 'number' ? args.label : undefined;
   } catch {
     return undefined;
   }
