@@ -10,10 +10,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import type { ConnectionOptions } from 'node:tls';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { eventually } from './eventually.js';
-import { ask, dataNodeArgs, freePort, sigkill, waitForRedis } from './redis-server.js';
+import { ask, dataNodeArgs, freePort, sigkill, testCertificates, waitForRedis } from './redis-server.js';
 
 export interface StartRedisClusterOptions {
   /** How many masters share the 16384 slots. (Default: 3, the least Redis accepts.) */
@@ -22,6 +23,11 @@ export interface StartRedisClusterOptions {
   replicasPerMaster?: number;
   /** `cluster-node-timeout` in ms: how long a silent master lasts before its replica takes over. (Default: 1000) */
   nodeTimeout?: number;
+  /**
+   * Every node speaks only TLS (clients, the cluster bus and replication), with the test
+   * certificates of redis-server.ts; clients pass `tls` below. (Default: false)
+   */
+  tls?: boolean;
 }
 
 export interface ClusterNode {
@@ -42,8 +48,10 @@ export interface SlotRange {
 
 export interface TestRedisCluster {
   readonly nodes: readonly ClusterNode[];
-  /** ['redis://127.0.0.1:PORT', …], one for every node. */
+  /** ['redis://127.0.0.1:PORT', …], one for every node (rediss:// with `tls`). */
   readonly seedUrls: string[];
+  /** With `tls`: what a client passes as `tls` (the test CA). */
+  readonly tls: { ca: string } | undefined;
   /** A Cluster client for looking in (disconnected by stop()). */
   client(): Cluster;
   /** The ports of the masters, as a live node sees them now. */
@@ -100,8 +108,8 @@ function parseInfo(text: string): Record<string, string> {
   return fields;
 }
 
-async function clusterSlots(port: number): Promise<SlotRange[]> {
-  const reply = (await ask(port, (redis) => redis.call('CLUSTER', 'SLOTS'))) as [
+async function clusterSlots(port: number, tls?: ConnectionOptions): Promise<SlotRange[]> {
+  const reply = (await ask(port, (redis) => redis.call('CLUSTER', 'SLOTS'), tls)) as [
     number,
     number,
     ...[string, number, ...unknown[]][],
@@ -117,8 +125,8 @@ async function clusterSlots(port: number): Promise<SlotRange[]> {
 }
 
 /** Throws unless `port` says cluster_state:ok, knows `known` nodes and has every slot served. */
-async function assertClusterOk(port: number, known: number): Promise<void> {
-  const info = parseInfo((await ask(port, (redis) => redis.call('CLUSTER', 'INFO'))) as string);
+async function assertClusterOk(port: number, known: number, tls?: ConnectionOptions): Promise<void> {
+  const info = parseInfo((await ask(port, (redis) => redis.call('CLUSTER', 'INFO'), tls)) as string);
   if (info.cluster_state !== 'ok') throw new Error(`node ${port} says cluster_state:${info.cluster_state}`);
   if (info.cluster_slots_ok !== '16384')
     throw new Error(`node ${port} has ${info.cluster_slots_ok} slots ok`);
@@ -128,8 +136,8 @@ async function assertClusterOk(port: number, known: number): Promise<void> {
 }
 
 /** Throws unless `port` answers ROLE with `role` (a replica: connected to its master). */
-async function assertRole(port: number, role: 'master' | 'replica'): Promise<void> {
-  const reply = (await ask(port, (redis) => redis.call('ROLE'))) as unknown[];
+async function assertRole(port: number, role: 'master' | 'replica', tls?: ConnectionOptions): Promise<void> {
+  const reply = (await ask(port, (redis) => redis.call('ROLE'), tls)) as unknown[];
   if (role === 'master' && reply[0] !== 'master') throw new Error(`node ${port} is a ${reply[0]}`);
   if (role === 'replica' && (reply[0] !== 'slave' || reply[3] !== 'connected')) {
     throw new Error(`node ${port} is not a connected replica: ${JSON.stringify(reply)}`);
@@ -140,7 +148,25 @@ export async function startRedisCluster({
   masters = 3,
   replicasPerMaster = 1,
   nodeTimeout = 1000,
+  tls = false,
 }: StartRedisClusterOptions = {}): Promise<TestRedisCluster> {
+  const certificates = tls ? testCertificates() : undefined;
+  const clientTls = certificates && { ca: certificates.ca };
+  const tlsArgs = certificates
+    ? [
+        ...['--tls-cert-file', certificates.serverCertFile, '--tls-key-file', certificates.serverKeyFile],
+        ...['--tls-ca-cert-file', certificates.caFile, '--tls-auth-clients', 'no'],
+        ...['--tls-cluster', 'yes', '--tls-replication', 'yes'],
+        // The cluster bus always asks the connecting node for a certificate, and the server's is
+        // for serverAuth only: the nodes present the test client certificate when they connect.
+        ...[
+          '--tls-client-cert-file',
+          certificates.clientCertFile,
+          '--tls-client-key-file',
+          certificates.clientKeyFile,
+        ],
+      ]
+    : [];
   const root = mkdtempSync(join(tmpdir(), 'toniq-cluster-'));
   const taken = new Set<number>();
   const ports: number[] = [];
@@ -164,11 +190,13 @@ export async function startRedisCluster({
         ...dataNodeArgs(port, dir),
         ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
         ...['--cluster-node-timeout', String(nodeTimeout)],
+        // With TLS the port given is the TLS one, and the plain one is off (a later --port wins).
+        ...(certificates ? ['--port', '0', '--tls-port', String(port), ...tlsArgs] : []),
       ],
       { stdio: 'ignore' },
     );
     processes.set(port, child);
-    await waitForRedis(port, child);
+    await waitForRedis(port, child, clientTls);
   };
   const live = () => ports.filter((port) => processes.get(port));
   const anyLive = () => {
@@ -180,15 +208,15 @@ export async function startRedisCluster({
   const waitUntilSettled = async (what: string, timeout = 15_000) => {
     await eventually(
       async () => {
-        for (const port of live()) await assertClusterOk(port, ports.length);
-        const views = await Promise.all(live().map((port) => clusterSlots(port)));
+        for (const port of live()) await assertClusterOk(port, ports.length, clientTls);
+        const views = await Promise.all(live().map((port) => clusterSlots(port, clientTls)));
         const first = JSON.stringify(views[0]);
         if (views.some((view) => JSON.stringify(view) !== first))
           throw new Error('the nodes disagree on slots');
         const masterPorts = new Set(views[0]!.map((range) => range.master));
         for (const port of live()) {
           const role = masterPorts.has(port) ? 'master' : 'replica';
-          await assertRole(port, role);
+          await assertRole(port, role, clientTls);
           roles.set(port, role);
         }
       },
@@ -217,6 +245,7 @@ export async function startRedisCluster({
       '--cluster-replicas',
       String(replicasPerMaster),
       '--cluster-yes',
+      ...(certificates ? ['--tls', '--cacert', certificates.caFile] : []),
     ];
     try {
       await run('redis-cli', create, { timeout: 30_000 });
@@ -230,7 +259,7 @@ export async function startRedisCluster({
     throw error;
   }
 
-  const slots = () => clusterSlots(anyLive());
+  const slots = () => clusterSlots(anyLive(), clientTls);
   const masterOfSlot = async (slot: number) => {
     const range = (await slots()).find((range) => range.start <= slot && slot <= range.end);
     if (!range) throw new Error(`no master serves slot ${slot}`);
@@ -247,11 +276,12 @@ export async function startRedisCluster({
         return processes.get(port);
       },
     })),
-    seedUrls: ports.map((port) => `redis://127.0.0.1:${port}`),
+    seedUrls: ports.map((port) => `${certificates ? 'rediss' : 'redis'}://127.0.0.1:${port}`),
+    tls: clientTls,
     client() {
       const client = new Cluster(
         ports.map((port) => ({ host: '127.0.0.1', port })),
-        { redisOptions: { maxRetriesPerRequest: 3 } },
+        { redisOptions: { maxRetriesPerRequest: 3, ...(clientTls ? { tls: clientTls } : {}) } },
       );
       client.on('error', () => {});
       clients.push(client);
@@ -263,7 +293,11 @@ export async function startRedisCluster({
     slots,
     masterOfSlot,
     async masterForKey(key) {
-      const slot = (await ask(anyLive(), (redis) => redis.call('CLUSTER', 'KEYSLOT', key))) as number;
+      const slot = (await ask(
+        anyLive(),
+        (redis) => redis.call('CLUSTER', 'KEYSLOT', key),
+        clientTls,
+      )) as number;
       return masterOfSlot(slot);
     },
     async killMaster(port) {
