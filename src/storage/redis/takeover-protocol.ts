@@ -19,6 +19,11 @@ import { forgetProcess, TAKEOVER_NOTE_FOR } from './process-registry.js';
 import { statusOf } from './script-results.js';
 import type { ScriptedRedis } from './scripts.js';
 
+/** The keys of a keyspace that hold jobs, in the order the takeover scripts take them. */
+function placesOf(keys: ProcessKeys): [string, string, string, string] {
+  return [keys.jobs, keys.delayed, keys.delayedJobs, keys.failing];
+}
+
 /** About how many jobs of each kind one batch copies. */
 const TAKEOVER_BATCH = 1000;
 
@@ -87,10 +92,7 @@ export async function takeOverKeyspace(
       dead.takeoverClaim,
       dead.takenOverBy,
       dead.open,
-      dead.jobs,
-      dead.delayed,
-      dead.delayedJobs,
-      dead.failing,
+      ...placesOf(dead),
       takerId,
       lease,
       TAKEOVER_NOTE_FOR,
@@ -111,15 +113,7 @@ export async function takeOverKeyspace(
     // was copied here runs here too.
     if (!batch) return { status: 'taken-over', jobs, delayed };
     if (!batch.jobs.length && !batch.delayed.length && !batch.failing.length) {
-      const finish = await redis.finishTakeover(
-        dead.takeoverClaim,
-        dead.jobs,
-        dead.delayed,
-        dead.delayedJobs,
-        dead.failing,
-        dead.open,
-        takerId,
-      );
+      const finish = await redis.finishTakeover(dead.takeoverClaim, ...placesOf(dead), dead.open, takerId);
       const finished = statusOf('finishTakeover', finish);
       if (finished === 'jobs-left') continue;
       // Forgotten, the process learns it was taken over from the registry, should it come back:
@@ -190,10 +184,7 @@ async function readBatch(
 ): Promise<Batch | null> {
   const reply = (await redis.readProcessJobsBuffer(
     dead.takeoverClaim,
-    dead.jobs,
-    dead.delayed,
-    dead.delayedJobs,
-    dead.failing,
+    ...placesOf(dead),
     takerId,
     lease,
     TAKEOVER_BATCH,
