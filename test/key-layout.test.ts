@@ -160,6 +160,24 @@ describe('keys and slots', () => {
   });
 });
 
+describe('damage in the takeover protocol keys', () => {
+  it('puts a failing entry that is not "<ms>\\n<record>" in the failed list whole, and the takeover goes on', async () => {
+    const keyPrefix = randomPrefix();
+    const label = `${keyPrefix}-beside`;
+    await leaveJobs(keyPrefix, 'dead', [label]);
+    const keys = keysFor(keyPrefix);
+    const client = server.redis.client();
+    await client.hset(keys.process('dead').failing, 'garbled', 'no failure time here');
+    const toniq = await newToniq({ keyPrefix, workers: [recorder], ...FAST_TAKEOVER });
+    await eventually(async () => {
+      assert.equal(runs.get(label), 1, 'its held job ran');
+      assert.equal(await client.hget(keys.failed, 'garbled'), 'no failure time here');
+      assert.notEqual(await client.zscore(keys.failedIndex, 'garbled'), null);
+      assert.ok(!(await toniq.processes()).some((process) => process.id === 'dead'), 'forgotten');
+    });
+  });
+});
+
 describe('upgrading from the layout of toniq before 0.2', () => {
   /** Moves a dead process's keys to the names toniq before 0.2 used, all under `{prefix}`. */
   async function toLegacyLayout(keyPrefix: string, processId: string) {

@@ -132,10 +132,16 @@ export async function failJob(
   return true;
 }
 
-/** A failing entry (start-failing.lua: "<failure ms>\n<record>") as its failure time and record. */
-export function failingEntry(value: Buffer): { failedAt: string; record: Buffer } {
+/**
+ * A failing entry (start-failing.lua: "<failure ms>\n<record>") as its failure time and record.
+ * An entry not of that shape (damage) goes to the failed list whole, failed now: the failed list
+ * quarantines a record it cannot read, and nothing stops the takeover.
+ */
+export function failingEntry(value: Buffer, now = Date.now()): { failedAt: string; record: Buffer } {
   const newline = value.indexOf(10);
-  return { failedAt: value.subarray(0, newline).toString(), record: value.subarray(newline + 1) };
+  const failedAt = newline > 0 ? value.subarray(0, newline).toString() : '';
+  if (!/^\d{1,16}$/.test(failedAt)) return { failedAt: String(now), record: value };
+  return { failedAt, record: value.subarray(newline + 1) };
 }
 
 /** How long a retry's claim on a failed job holds (claim-failed-jobs.lua): far above the two writes it covers. */
