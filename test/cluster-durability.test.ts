@@ -9,7 +9,7 @@ import { createToniq, defineWorker, NotReplicatedError, type Toniq } from '../sr
 import { keysFor } from '../src/storage/keys.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { randomPrefix, recordingLogger } from './harness/fixtures.js';
-import { useRedisCluster } from './harness/redis-cluster.js';
+import { useRedisCluster } from './harness/use-topologies.js';
 
 const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeout: 1000 });
 const work = defineWorker('Work', () => {});

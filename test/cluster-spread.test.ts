@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { createToniq, defineWorker, type Toniq } from '../src/index.js';
 import { keysFor } from '../src/storage/keys.js';
 import { recordingLogger } from './harness/fixtures.js';
-import { useRedisCluster } from './harness/redis-cluster.js';
+import { useRedisCluster } from './harness/use-topologies.js';
 
 const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1 });
 const keyPrefix = 'spread';

@@ -9,7 +9,7 @@ import { connectAdmin, createToniq, defineWorker, type Toniq } from '../src/inde
 import { keysFor } from '../src/storage/keys.js';
 import { eventually } from './harness/eventually.js';
 import { FAST_TAKEOVER, randomPrefix, recordingLogger } from './harness/fixtures.js';
-import { useRedisCluster } from './harness/redis-cluster.js';
+import { useRedisCluster } from './harness/use-topologies.js';
 
 const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1, tls: true });
 const ran: string[] = [];

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createToniq, InvalidOptionsError, NotReplicatedError, type Toniq } from '../src/index.js';
 import { eventually } from './harness/eventually.js';
 import { fixtureWorker, jobKeys, randomPrefix, recordingLogger } from './harness/fixtures.js';
-import { useReplicatedRedis } from './harness/redis-replicated.js';
+import { useReplicatedRedis } from './harness/use-topologies.js';
 
 const replicated = useReplicatedRedis({ replicas: 1 });
 

@@ -10,7 +10,7 @@ import { connectAdmin, createToniq, defineWorker, type Toniq } from '../src/inde
 import { startChild } from './harness/child-processes.js';
 import { eventually, nextEvent } from './harness/eventually.js';
 import { FAST_TAKEOVER, randomPrefix, recordingLogger } from './harness/fixtures.js';
-import { useRedisCluster } from './harness/redis-cluster.js';
+import { useRedisCluster } from './harness/use-topologies.js';
 
 const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeout: 1000 });
 

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { startChild, type ToniqChild } from './harness/child-processes.js';
 import { eventually } from './harness/eventually.js';
 import { randomPrefix } from './harness/fixtures.js';
-import { useRedisSentinel } from './harness/redis-sentinel.js';
+import { useRedisSentinel } from './harness/use-topologies.js';
 
 const setup = useRedisSentinel({ name: 'mymaster', downAfter: 1000, failoverTimeout: 3000 });
 

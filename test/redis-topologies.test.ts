@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { useRedisCluster } from './harness/redis-cluster.js';
-import { useRedisSentinel } from './harness/redis-sentinel.js';
+import { useRedisCluster, useRedisSentinel } from './harness/use-topologies.js';
 
 describe('a real Redis Cluster', () => {
   const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeout: 1000 });

@@ -10,7 +10,7 @@ import type { AdminJobStore } from '../src/storage/admin-store.js';
 import { MemoryStore } from '../src/storage/memory-store.js';
 import { RedisStore } from '../src/storage/redis/redis-store.js';
 import { randomPrefix, recordingLogger, useRedis } from './harness/fixtures.js';
-import { useRedisCluster } from './harness/redis-cluster.js';
+import { useRedisCluster } from './harness/use-topologies.js';
 
 const server = useRedis();
 const topology = useRedisCluster({ masters: 3, replicasPerMaster: 1 });

@@ -9,7 +9,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
 import type { ConnectionOptions } from 'node:tls';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
@@ -333,16 +332,4 @@ export async function startRedisCluster({
     },
     stop,
   };
-}
-
-/** Starts one cluster for the test file (or describe block), stopped after it even when a test fails. */
-export function useRedisCluster(options?: StartRedisClusterOptions): { readonly cluster: TestRedisCluster } {
-  const holder = {} as { cluster: TestRedisCluster };
-  before(async () => {
-    holder.cluster = await startRedisCluster(options);
-  });
-  after(async () => {
-    await holder.cluster?.stop();
-  });
-  return holder;
 }

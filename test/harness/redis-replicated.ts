@@ -3,7 +3,6 @@
  * `--replicaof`, for tests of writes that wait for replicas (durability). A replica can be paused
  * with SIGSTOP: the master keeps its connection and waits for acknowledgements that do not come.
  */
-import { after, before } from 'node:test';
 import { eventually } from './eventually.js';
 import { startRedis, type TestRedis } from './redis-server.js';
 
@@ -51,16 +50,4 @@ export async function startReplicatedRedis({ replicas = 1 } = {}): Promise<TestR
       await Promise.all([master, ...started].map((server) => server.stop()));
     },
   };
-}
-
-/** Starts a master with `replicas` replicas for the test file, stopped after it. */
-export function useReplicatedRedis(options?: { replicas?: number }): { readonly setup: TestReplicatedRedis } {
-  const holder = {} as { setup: TestReplicatedRedis };
-  before(async () => {
-    holder.setup = await startReplicatedRedis(options);
-  });
-  after(async () => {
-    await holder.setup?.stop();
-  });
-  return holder;
 }

@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
 import { ask, dataNodeArgs, freePort, sigkill, waitForRedis } from './redis-server.js';
@@ -223,18 +222,4 @@ export async function startRedisSentinel({
     },
     stop,
   };
-}
-
-/** Starts one Sentinel setup for the test file (or describe block), stopped after it even when a test fails. */
-export function useRedisSentinel(options?: StartRedisSentinelOptions): {
-  readonly sentinel: TestRedisSentinel;
-} {
-  const holder = {} as { sentinel: TestRedisSentinel };
-  before(async () => {
-    holder.sentinel = await startRedisSentinel(options);
-  });
-  after(async () => {
-    await holder.sentinel?.stop();
-  });
-  return holder;
 }

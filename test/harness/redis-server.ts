@@ -11,8 +11,6 @@ import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { eventually } from './eventually.js';
-// Every test file that starts a Redis server gets the traps (see traps.ts).
-import './traps.js';
 
 export interface TestRedis {
   readonly port: number;

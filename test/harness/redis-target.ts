@@ -7,7 +7,7 @@ import { after } from 'node:test';
 import type { Cluster, Redis } from 'ioredis';
 import { createToniq, type Toniq, type ToniqOptions } from '../../src/index.js';
 import { randomPrefix, recordingLogger, useRedis } from './fixtures.js';
-import { useRedisCluster } from './redis-cluster.js';
+import { useRedisCluster } from './use-topologies.js';
 
 export interface RedisTarget {
   /** createToniq's (and startChild's) option that says where Redis is. */

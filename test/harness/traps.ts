@@ -14,8 +14,9 @@
  *   those, but one that happens after its test ended is only printed; here it fails the next
  *   test, or the file's last hook.
  *
- * Every test file that uses the harness gets these (fixtures.ts, redis-server.ts and
- * child-processes.ts import this module): the check runs after each test and after the file.
+ * Every test file that uses the harness gets these (fixtures.ts, use-topologies.ts and
+ * child-processes.ts import this module; the modules that only start servers do not, so that the
+ * benches can use them without node:test): the check runs after each test and after the file.
  * A test that throws from a listener on purpose says so with `allowListenerThrows()`.
  */
 import { EventEmitter } from 'node:events';
