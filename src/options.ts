@@ -240,7 +240,11 @@ export function resolveOptions(options: ToniqOptions): ResolvedOptions {
   const tlsProblem = tlsOptionsProblem(
     'createToniq',
     options.tls,
-    options.redisCluster?.[0] ?? (typeof resolved.redisUrl === 'string' ? resolved.redisUrl : undefined),
+    // Behind Sentinel there is no URL to agree with: tls applies to the sentinels and data nodes.
+    options.redisSentinel
+      ? undefined
+      : (options.redisCluster?.[0] ??
+          (typeof resolved.redisUrl === 'string' ? resolved.redisUrl : undefined)),
   );
   if (tlsProblem) throw new InvalidOptionsError(tlsProblem);
   keysFor(resolved.keyPrefix); // throws a clear error for a prefix that cannot be used

@@ -61,6 +61,15 @@ describe('connection options', () => {
     );
   });
 
+  it('takes tls with redisSentinel: there is no URL that could say otherwise', () => {
+    assert.doesNotThrow(() =>
+      createToniq({
+        redisSentinel: { sentinels: ['127.0.0.1:26379'], name: 'mymaster' },
+        tls: { ca: 'PEM' },
+      }),
+    );
+  });
+
   it('refuses a redisSentinel without sentinels or a name, or with unknown options', () => {
     refused({ redisSentinel: 'mymaster' as never }, /redisSentinel must be an object like \{ sentinels:/);
     refused(
