@@ -210,7 +210,9 @@ export async function startRedisSentinel({
     },
     async restartDataNode(port, timeout = 15_000) {
       if (processes.get(port)) throw new Error(`data node ${port} is running`);
-      await dataNode(port);
+      // Started as a replica of the new master, as an operator would: left to come up as a master,
+      // it waits for the sentinels to convert it, which took over 15 s on a loaded machine.
+      await dataNode(port, ['--replicaof', '127.0.0.1', String(await master())]);
       await eventually(
         async () => {
           const info = (await ask(await master(), (redis) => redis.info('replication'))) as string;
