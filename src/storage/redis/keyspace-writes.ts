@@ -13,7 +13,7 @@ import type { Keys } from '../keys.js';
 import type { UndoCommand } from './durable-writes.js';
 import { openKeyspace } from './process-registry.js';
 import { jobsFound, read, scoreOf } from './replies.js';
-import { statusOf, UnexpectedScriptReplyError } from './script-results.js';
+import { statusOf } from './script-results.js';
 import type { ScriptedRedis, ScriptName } from './scripts.js';
 
 /** A delayed job as written: its due time as a sorted-set score ("inf" when held until flushed). */
@@ -60,8 +60,12 @@ async function intoKeyspace(
     if (statusOf(script, reply) !== 'closed') return reply as number;
     await openKeyspace(redis, keys, processId);
   }
-  // Closed again after each opening: another takeover finishes each time, which cannot go on.
-  throw new UnexpectedScriptReplyError(script, -1);
+  // Closed again after each opening: something closes this keyspace as fast as it is opened.
+  throw new Error(
+    `Could not write jobs for process ${processId}: its Redis keyspace was closed again each of 3 times it was opened ` +
+      '(a takeover or a stop of that process finishing each time). Nothing was written; try again, and if it goes on, ' +
+      'look for two toniq versions or processes with the same processId under this key prefix.',
+  );
 }
 
 /** Writes jobs to run now into a process's jobs (add-jobs.lua). */

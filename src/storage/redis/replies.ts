@@ -5,7 +5,7 @@
  * them. Maps keyed by worker names are Maps or null-prototype objects, so that a worker named
  * "__proto__" is counted like any other.
  */
-import type { HandOverResult, ProcessInfo, ProcessReport, StoredJob, TakeoverError } from '../job-store.js';
+import type { ProcessInfo, ProcessReport, StoredJob, TakeoverError } from '../job-store.js';
 import { damagedKeyOf } from './redis-errors.js';
 
 /** A process's last report, with a note of what in it could not be read. */
@@ -192,10 +192,4 @@ export function read<T>(reply: Promise<T>): Promise<T> {
 export function checked(replies: Array<[Error | null, unknown]>): Array<[Error | null, unknown]> {
   for (const [error] of replies) if (error) throw damagedKeyOf(error) ?? error;
   return replies;
-}
-
-/** hand-over-jobs.lua's reply: {alive, moved ids…, "", gone ids…}. */
-export function handOverOf([alive, ...rest]: [number, ...string[]]): HandOverResult {
-  const split = rest.indexOf('');
-  return { targetAlive: alive === 1, moved: rest.slice(0, split), gone: rest.slice(split + 1) };
 }
